@@ -1,0 +1,53 @@
+# Every target installs what it needs into the project: uv (bootstrapped into .tools/ if the
+# machine has none), then the locked environment in .venv/ (uv.lock, --frozen: never re-resolved).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+VENV := $(CURDIR)/.venv
+RUN := $(VENV)/bin
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+RATES_PORT ?= 8765
+
+.PHONY: help setup demo test dev lint bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv $(CURDIR)/.tools
+	$(CURDIR)/.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+setup: $(VENV)/.synced  ## install the locked environment into .venv/
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
+
+demo: setup $(DAGSTER_HOME)/dagster.yaml  ## simulate the last 7 days and materialize the whole graph
+	$(RUN)/reliable-assets demo
+
+test: setup  ## run the test suite
+	$(RUN)/pytest -n 2
+
+dev: setup $(DAGSTER_HOME)/dagster.yaml  ## open the Dagster UI (webserver + daemon) on http://127.0.0.1:3000
+	$(RUN)/reliable-assets rates-api --port $(RATES_PORT) & rates=$$!; \
+	trap "kill $$rates" EXIT; \
+	$(RUN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+lint: setup  ## ruff (lint + format check) and mypy
+	$(RUN)/ruff check .
+	$(RUN)/ruff format --check .
+	$(RUN)/mypy reliable_assets reliable_assets_tests benchmarks
+
+bench: setup  ## print performance figures and write .bench/results.json
+	$(RUN)/python -m benchmarks
+
+clean:  ## remove the local data folder, Dagster home and environments
+	rm -rf .data .dagster_home .venv .tools .bench
