@@ -31,7 +31,7 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	cp dagster.yaml $@
 
 demo: setup $(DAGSTER_HOME)/dagster.yaml  ## simulate the last 7 days and materialize the whole graph
-	$(RUN)/reliable-assets demo
+	$(RUN)/python -m reliable_assets.demo
 
 test: setup  ## run the test suite
 	$(RUN)/pytest -n 2

@@ -33,4 +33,6 @@ def raw_dir() -> Path:
 
 def warehouse_path() -> Path:
     """The DuckDB warehouse file."""
-    return data_dir() / "warehouse.duckdb"
+    # Not "warehouse.duckdb": DuckDB names the catalog after the file, and a catalog "warehouse"
+    # would clash with the schema "warehouse".
+    return data_dir() / "dwh.duckdb"

@@ -1,0 +1,25 @@
+"""The code location: only wiring. Each group brings its assets; settings bring the resources."""
+
+import dagster as dg
+
+from reliable_assets import settings
+from reliable_assets.ml import assets as ml_assets
+from reliable_assets.ops import assets as ops_assets
+from reliable_assets.raw import assets as raw_assets
+from reliable_assets.warehouse import assets as warehouse_assets
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """Built when Dagster loads the code location, so the deployment is read then, not at import."""
+    return dg.Definitions(
+        assets=dg.load_assets_from_modules([raw_assets, warehouse_assets, ml_assets, ops_assets]),
+        resources=settings.resources_for(),
+        sensors=[
+            dg.AutomationConditionSensorDefinition(
+                "downstream_automation",
+                target=dg.AssetSelection.all(),
+                default_status=dg.DefaultSensorStatus.RUNNING,
+            )
+        ],
+    )

@@ -1,0 +1,18 @@
+"""Partitions and backfill policies shared by every group."""
+
+import dagster as dg
+
+PARTITIONS_START = "2024-01-01"
+
+# One partition per complete UTC day; today's partition appears once the day is over.
+daily = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone="UTC")
+
+SEGMENTS = ("high_value", "mid_value", "new_users", "churned", "dormant")
+segments = dg.StaticPartitionsDefinition(list(SEGMENTS))
+
+daily_by_segment = dg.MultiPartitionsDefinition({"date": daily, "segment": segments})
+
+# A backfill of a long range runs as chunks of a week: each chunk is one run that writes its
+# partitions together (one transaction per table), and a failed chunk is retried on its own.
+DAYS_PER_BACKFILL_RUN = 7
+chunked_backfill = dg.BackfillPolicy.multi_run(max_partitions_per_run=DAYS_PER_BACKFILL_RUN)

@@ -1,0 +1,162 @@
+"""The raw layer: what the sources said, one Parquet file per partition, nothing interpreted yet."""
+
+from datetime import UTC, datetime, time, timedelta
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from reliable_assets.partitions import chunked_backfill, daily
+from reliable_assets.raw.event_lines import Rejected, events_frame, parse_event_file
+from reliable_assets.raw.resources import RatesApi, RatesApiPayloadError
+from reliable_assets.toolkit.dead_letters import DeadLetter, DeadLetterQueue
+from reliable_assets.toolkit.http_client import PermanentHTTPError
+from reliable_assets.toolkit.landing_zone import LandingZone
+from reliable_assets.toolkit.partition_days import partition_days
+from reliable_assets.toolkit.retries import TRANSIENT_RETRY_POLICY, fail_permanently_on
+from reliable_assets.toolkit.source_database import SourceDatabase, SourceDatabaseMissingError
+from reliable_assets.toolkit.versioned_output import versioned_output
+
+SOURCE_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+ORDERS_SQL = """
+SELECT order_id, customer_id, order_ts, updated_at, status, currency, total_amount, is_deleted
+FROM orders
+WHERE updated_at >= :window_start AND updated_at < :window_end
+ORDER BY order_id
+"""
+
+
+class OrdersExtractConfig(dg.Config):
+    overlap_minutes: int = Field(
+        default=60,
+        ge=0,
+        description="Re-read this much of the previous day, so rows committed late are not missed.",
+    )
+
+
+@dg.asset(
+    key=["raw", "orders"],
+    group_name="raw",
+    io_manager_key="raw_io_manager",
+    partitions_def=daily,
+    backfill_policy=chunked_backfill,
+    pool="source_db",
+    retry_policy=TRANSIENT_RETRY_POLICY,
+    metadata={"partition_expr": "extract_date"},
+    kinds={"sqlite", "parquet"},
+)
+def orders(
+    context: dg.AssetExecutionContext, config: OrdersExtractConfig, source_db: SourceDatabase
+) -> dg.Output[pd.DataFrame]:
+    """Order versions changed during the day (by `updated_at`, plus the overlap window before it)."""
+    frames = []
+    for day in partition_days(context):
+        day_start = datetime.combine(day, time(), tzinfo=UTC)
+        window_start = day_start - timedelta(minutes=config.overlap_minutes)
+        with fail_permanently_on(SourceDatabaseMissingError):
+            rows = source_db.query(
+                ORDERS_SQL,
+                {
+                    "window_start": window_start.strftime(SOURCE_TIMESTAMP_FORMAT),
+                    "window_end": (day_start + timedelta(days=1)).strftime(SOURCE_TIMESTAMP_FORMAT),
+                },
+            )
+        frames.append(rows.assign(extract_date=pd.Timestamp(day)))
+    extracted = pd.concat(frames, ignore_index=True)
+    return versioned_output(
+        extracted,
+        watermark=str(extracted["updated_at"].max()) if len(extracted) else "none",
+        overlap_minutes=config.overlap_minutes,
+    )
+
+
+@dg.asset(
+    key=["raw", "events"],
+    group_name="raw",
+    io_manager_key="raw_io_manager",
+    partitions_def=daily,
+    backfill_policy=chunked_backfill,
+    metadata={"partition_expr": "event_date"},
+    kinds={"parquet"},
+)
+def events(
+    context: dg.AssetExecutionContext, landing_zone: LandingZone, dead_letters: DeadLetterQueue
+) -> dg.Output[pd.DataFrame]:
+    """The day's landed clickstream files, deduplicated by `event_id`; bad lines become dead letters."""
+    parsed, files, lines_rejected = [], 0, 0
+    for day in partition_days(context):
+        landed = landing_zone.list_files(f"events/{day.isoformat()}")
+        if not landed:
+            raise dg.Failure(
+                description=(
+                    f"No landing files under events/{day.isoformat()}/ for partition {day}. "
+                    "Has the upstream delivered? landing_zone_sensor starts this run once files arrive."
+                ),
+                allow_retries=False,
+            )
+        rejected: list[Rejected] = []
+        for landing_file in landed:
+            good, bad = parse_event_file(landing_zone.read_bytes(landing_file.key), landing_file.key, day)
+            parsed.extend(good)
+            rejected.extend(bad)
+        dead_letters.replace_for_partition(
+            "raw/events",
+            day.isoformat(),
+            [
+                DeadLetter(
+                    record={"source": r.source, "line_number": r.line_number, "line": r.line},
+                    error_type=r.error_type,
+                    error_message=r.error_message,
+                )
+                for r in rejected
+            ],
+            run_id=context.run_id,
+        )
+        files += len(landed)
+        lines_rejected += len(rejected)
+    frame, duplicates = events_frame(parsed)
+    return versioned_output(
+        frame, landing_files=files, duplicates_dropped=duplicates, dead_letters=lines_rejected
+    )
+
+
+@dg.asset(
+    key=["raw", "fx_rates"],
+    group_name="raw",
+    io_manager_key="raw_io_manager",
+    partitions_def=daily,
+    backfill_policy=chunked_backfill,
+    pool="rates_api",
+    retry_policy=TRANSIENT_RETRY_POLICY,
+    metadata={"partition_expr": "rate_date"},
+    kinds={"api", "parquet"},
+)
+def fx_rates(context: dg.AssetExecutionContext, rates_api: RatesApi) -> dg.Output[pd.DataFrame]:
+    """Units of each currency per US dollar, per day, from the rates API."""
+    rows = []
+    for day in partition_days(context):
+        # Retrying a 401/403, a bad request or a nonsensical payload cannot help.
+        with fail_permanently_on(PermanentHTTPError, RatesApiPayloadError):
+            rates = rates_api.rates_for(day)
+        rows.extend(
+            {"rate_date": pd.Timestamp(day), "currency": currency, "units_per_usd": rate}
+            for currency, rate in sorted(rates.items())
+        )
+    return versioned_output(pd.DataFrame(rows, columns=["rate_date", "currency", "units_per_usd"]))
+
+
+@dg.asset(
+    key=["raw", "customers"],
+    group_name="raw",
+    io_manager_key="raw_io_manager",
+    pool="source_db",
+    retry_policy=TRANSIENT_RETRY_POLICY,
+    kinds={"sqlite", "parquet"},
+)
+def customers(source_db: SourceDatabase) -> dg.Output[pd.DataFrame]:
+    """A full snapshot of the source `customers` table (the warehouse diffs snapshots)."""
+    with fail_permanently_on(SourceDatabaseMissingError):
+        snapshot = source_db.query(
+            "SELECT customer_id, name, email, country, signup_date, updated_at FROM customers ORDER BY customer_id"
+        )
+    return versioned_output(snapshot)

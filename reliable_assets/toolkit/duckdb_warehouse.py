@@ -1,0 +1,346 @@
+"""DuckDB implementation of :class:`Warehouse`: one file, one writer at a time, every write atomic.
+
+Each write is one transaction on a fresh connection: stage the frame in a temp table, create or
+evolve the target table, check column types, delete the slice, insert by column name, commit.
+Any error rolls back, and a crash (``kill -9`` included) before COMMIT leaves the committed state
+untouched. DuckDB locks the file for a single process at a time, so connecting retries with
+bounded exponential backoff while another process holds it.
+"""
+
+# No `from __future__ import annotations`: Dagster/pydantic must see real types on config classes
+# (a string `dg.ResourceDependency[...]` annotation fails validation).
+import contextlib
+import random
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from reliable_assets.toolkit import duckdb_types
+from reliable_assets.toolkit.content_hash import is_audit_column
+from reliable_assets.toolkit.partition_filter import PartitionFilter
+from reliable_assets.toolkit.sql import column_list, qualified_name, quote_identifier, validate_identifier
+from reliable_assets.toolkit.warehouse import (
+    TableNotFoundError,
+    Warehouse,
+    WarehouseLockTimeoutError,
+    WarehouseWriteError,
+    WriteResult,
+)
+
+_INCOMING_VIEW = "reliable_assets_incoming"
+_STAGED = f"temp.main.{quote_identifier('reliable_assets_staged')}"
+_FIRST_RETRY_DELAY_SECONDS = 0.05
+_MAX_RETRY_DELAY_SECONDS = 2.0
+
+
+class DuckDBWarehouse(Warehouse):
+    """A DuckDB database file (parent directories are created on first use)."""
+
+    path: str
+    lock_timeout_seconds: float = 60.0
+
+    # ---- connections -------------------------------------------------------------------------
+
+    def _open_connection(self) -> duckdb.DuckDBPyConnection:
+        """One connection attempt; raises duckdb.IOException while another process holds the lock."""
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        connection = duckdb.connect(self.path)
+        try:
+            # Naive timestamps mean UTC everywhere in the toolkit (partition bounds included).
+            connection.execute("SET TimeZone = 'UTC'")
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def _connect_with_retry(self) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.lock_timeout_seconds
+        delay = _FIRST_RETRY_DELAY_SECONDS
+        while True:
+            try:
+                return self._open_connection()
+            except duckdb.IOException as error:
+                if "lock" not in str(error).lower():
+                    raise
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise WarehouseLockTimeoutError(
+                        f"DuckDB file {self.path} stayed locked by another process for "
+                        f"{self.lock_timeout_seconds:.0f} s (DuckDB allows one writing process per file): "
+                        f"{error}"
+                    ) from error
+                # Jitter keeps two waiting processes from retrying in lockstep.
+                time.sleep(min(delay * random.uniform(0.5, 1.0), remaining))  # noqa: S311
+                delay = min(delay * 2, _MAX_RETRY_DELAY_SECONDS)
+
+    @contextmanager
+    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        connection = self._connect_with_retry()
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._connection() as connection:
+            connection.execute("BEGIN TRANSACTION")
+            try:
+                yield connection
+            except BaseException:
+                _rollback_quietly(connection)
+                raise
+            connection.execute("COMMIT")
+
+    # ---- reads -------------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        with self._connection() as connection:
+            return _fetch_frame(connection.execute(sql, list(params or [])))
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        with self._transaction() as connection:
+            connection.execute(sql, list(params or []))
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        return bool(self.table_columns(schema, table))
+
+    def table_columns(self, schema: str, table: str) -> dict[str, str]:
+        validate_identifier(schema)
+        validate_identifier(table)
+        with self._connection() as connection:
+            return _table_columns(connection, schema, table)
+
+    def list_tables(self) -> list[tuple[str, str]]:
+        with self._connection() as connection:
+            rows = connection.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables"
+                " WHERE table_catalog = current_database() AND table_type = 'BASE TABLE'"
+                " AND table_schema NOT IN ('information_schema', 'pg_catalog')"
+                " ORDER BY table_schema, table_name"
+            ).fetchall()
+        return [(str(schema), str(table)) for schema, table in rows]
+
+    def read_table(
+        self,
+        schema: str,
+        table: str,
+        *,
+        partition: PartitionFilter | None = None,
+        include_audit: bool = False,
+    ) -> pd.DataFrame:
+        target = qualified_name(schema, table)
+        with self._connection() as connection:
+            columns = _table_columns(connection, schema, table)
+            if not columns:
+                raise TableNotFoundError(f"Table {schema}.{table} does not exist in {self.path}")
+            selected = [name for name in columns if include_audit or not is_audit_column(name)]
+            sql = f"SELECT {column_list(selected)} FROM {target}"
+            params: list[Any] = []
+            if partition is not None:
+                where, params = partition.to_sql("?")
+                sql += f" WHERE {where}"
+            return _fetch_frame(connection.execute(sql, params))
+
+    # ---- writes ------------------------------------------------------------------------------
+
+    def replace_partition(
+        self,
+        schema: str,
+        table: str,
+        frame: pd.DataFrame,
+        partition_filter: PartitionFilter | None,
+    ) -> WriteResult:
+        target = qualified_name(schema, table)
+        with self._transaction() as connection:
+            _stage_into_table(connection, schema, table, frame)
+            delete_sql = f"DELETE FROM {target}"
+            params: list[Any] = []
+            if partition_filter is not None:
+                where, params = partition_filter.to_sql("?")
+                delete_sql += f" WHERE {where}"
+            deleted = _count(connection.execute(delete_sql, params))
+            inserted = _insert_staged(connection, target, frame)
+        return WriteResult(rows_inserted=inserted, rows_deleted=deleted)
+
+    def upsert(
+        self,
+        schema: str,
+        table: str,
+        frame: pd.DataFrame,
+        keys: Sequence[str],
+        version_column: str | None = None,
+    ) -> WriteResult:
+        target = qualified_name(schema, table)
+        required = [*keys, *([version_column] if version_column else [])]
+        missing = [column for column in required if column not in frame.columns]
+        if not keys or missing:
+            raise WarehouseWriteError(
+                f"Upsert into {schema}.{table} needs key columns (got {list(keys)}) that are all in the"
+                f" frame; missing: {missing}"
+            )
+        with self._transaction() as connection:
+            _stage_into_table(connection, schema, table, frame)
+            _refuse_bad_keys(connection, f"{schema}.{table}", list(keys))
+            same_key = " AND ".join(
+                f"stored.{quote_identifier(key)} = staged.{quote_identifier(key)}" for key in keys
+            )
+            skipped = 0
+            if version_column:
+                version = quote_identifier(version_column)
+                skipped = _count(
+                    connection.execute(
+                        f"DELETE FROM {_STAGED} AS staged WHERE EXISTS (SELECT 1 FROM {target} AS stored"
+                        f" WHERE {same_key} AND stored.{version} > staged.{version})"
+                    )
+                )
+            deleted = _count(
+                connection.execute(
+                    f"DELETE FROM {target} AS stored WHERE EXISTS"
+                    f" (SELECT 1 FROM {_STAGED} AS staged WHERE {same_key})"
+                )
+            )
+            inserted = _insert_staged(connection, target, frame)
+        return WriteResult(rows_inserted=inserted, rows_deleted=deleted, rows_skipped_stale=skipped)
+
+
+# ---- helpers (all run inside the caller's transaction) ---------------------------------------
+
+
+def _stage_into_table(
+    connection: duckdb.DuckDBPyConnection, schema: str, table: str, frame: pd.DataFrame
+) -> None:
+    """Copy ``frame`` into the temp staging table; create or evolve the target; check types."""
+    columns = _frame_columns(frame, f"{schema}.{table}")
+    target = qualified_name(schema, table)
+    connection.register(_INCOMING_VIEW, frame)
+    try:
+        incoming_types = _described_types(connection, f"SELECT * FROM {quote_identifier(_INCOMING_VIEW)}")
+        # Categoricals arrive as ENUMs, whose type changes with the categories: stage them as text.
+        # All-null columns stay untyped here so they fit whatever type the table column has.
+        select = ", ".join(
+            f"CAST({quote_identifier(name)} AS VARCHAR) AS {quote_identifier(name)}"
+            if duckdb_types.family(incoming_types[name]) == "text"
+            else quote_identifier(name)
+            for name in columns
+        )
+        connection.execute(
+            f"CREATE TEMP TABLE {_STAGED} AS SELECT {select} FROM {quote_identifier(_INCOMING_VIEW)}"
+        )
+    finally:
+        connection.unregister(_INCOMING_VIEW)
+    staged_types = _described_types(connection, f"SELECT * FROM {_STAGED}")
+
+    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
+    table_types = _table_columns(connection, schema, table)
+    if not table_types:
+        # CTAS rather than DDL text: column types never have to be spelled into SQL.
+        typed = ", ".join(
+            f"CAST({quote_identifier(name)} AS VARCHAR) AS {quote_identifier(name)}"
+            if duckdb_types.family(staged_types[name]) == "null"
+            else quote_identifier(name)
+            for name in columns
+        )
+        connection.execute(f"CREATE TABLE {target} AS SELECT {typed} FROM {_STAGED} LIMIT 0")
+        return
+    for name in columns:
+        if name not in table_types:
+            # Schema evolution: a new frame column becomes a new (nullable) table column.
+            try:
+                column_type = duckdb_types.type_sql(duckdb_types.storage_type(staged_types[name]))
+            except TypeError as error:
+                raise WarehouseWriteError(f"New column {name!r} of {schema}.{table}: {error}") from error
+            connection.execute(f"ALTER TABLE {target} ADD COLUMN {quote_identifier(name)} {column_type}")
+            continue
+        _check_column_fits(connection, f"{schema}.{table}", name, staged_types[name], table_types[name])
+
+
+def _check_column_fits(
+    connection: duckdb.DuckDBPyConnection, table: str, column: str, staged_type: str, table_type: str
+) -> None:
+    try:
+        lossy = duckdb_types.lossy_condition(staged_type, table_type, quote_identifier(column))
+    except TypeError as error:
+        raise WarehouseWriteError(
+            f"Column {column!r} of {table} is {table_type} but the frame has {staged_type}: {error}."
+            " Nothing was written; fix the frame's type (or migrate the table)."
+        ) from error
+    if lossy is None:
+        return
+    sample = connection.execute(
+        f"SELECT {quote_identifier(column)} FROM {_STAGED} WHERE {lossy} LIMIT 1"
+    ).fetchone()
+    if sample is not None:
+        raise WarehouseWriteError(
+            f"Column {column!r} of {table} is {table_type}; the frame's {staged_type} value {sample[0]!r}"
+            " would not survive the conversion. Nothing was written."
+        )
+
+
+def _refuse_bad_keys(connection: duckdb.DuckDBPyConnection, table: str, keys: list[str]) -> None:
+    quoted = column_list(keys)
+    null_key = " OR ".join(f"{quote_identifier(key)} IS NULL" for key in keys)
+    nulls = _count(connection.execute(f"SELECT count(*) FROM {_STAGED} WHERE {null_key}"))
+    if nulls:
+        raise WarehouseWriteError(f"Upsert into {table}: {nulls} row(s) have a null key {keys}")
+    duplicates = connection.execute(
+        f"SELECT {quoted}, count(*) AS n FROM {_STAGED} GROUP BY {quoted} HAVING count(*) > 1"
+        f" ORDER BY n DESC LIMIT 5"
+    ).fetchall()
+    if duplicates:
+        samples = [dict(zip([*keys, "rows"], row, strict=True)) for row in duplicates]
+        raise WarehouseWriteError(
+            f"Upsert into {table}: the frame has duplicate keys {keys}, e.g. {samples}. "
+            "Deduplicate before writing; nothing was written."
+        )
+
+
+def _insert_staged(connection: duckdb.DuckDBPyConnection, target: str, frame: pd.DataFrame) -> int:
+    # By name, never by position: a frame with reordered columns must not swap values.
+    columns = column_list(str(name) for name in frame.columns)
+    return _count(connection.execute(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {_STAGED}"))
+
+
+def _frame_columns(frame: pd.DataFrame, table: str) -> list[str]:
+    columns = [validate_identifier(name) for name in frame.columns]
+    if len(set(columns)) != len(columns):
+        raise WarehouseWriteError(f"Frame for {table} has duplicate column names: {columns}")
+    if not columns:
+        raise WarehouseWriteError(f"Frame for {table} has no columns")
+    return columns
+
+
+def _table_columns(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
+    rows = connection.execute(
+        "SELECT column_name, data_type FROM information_schema.columns"
+        " WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?"
+        " ORDER BY ordinal_position",
+        [schema, table],
+    ).fetchall()
+    return {str(name): str(data_type) for name, data_type in rows}
+
+
+def _described_types(connection: duckdb.DuckDBPyConnection, select_sql: str) -> dict[str, str]:
+    return {str(row[0]): str(row[1]) for row in connection.execute(f"DESCRIBE {select_sql}").fetchall()}
+
+
+def _fetch_frame(result: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    # DATE stays datetime.date so a frame read back hashes like the frame that was written.
+    frame: pd.DataFrame = result.df(date_as_object=True)
+    return frame
+
+
+def _count(result: duckdb.DuckDBPyConnection) -> int:
+    row = result.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _rollback_quietly(connection: duckdb.DuckDBPyConnection) -> None:
+    # The connection is closed next, which discards the transaction anyway.
+    with contextlib.suppress(duckdb.Error):
+        connection.execute("ROLLBACK")

@@ -1,0 +1,17 @@
+"""The days a run covers, whether it got one daily partition or a range of them."""
+
+from datetime import date, datetime, timedelta
+
+import dagster as dg
+
+
+def days_in_window(start: datetime, end: datetime) -> list[date]:
+    """Every UTC day in the half-open window [start, end)."""
+    first, days = start.date(), (end - start).days
+    return [first + timedelta(days=offset) for offset in range(days)]
+
+
+def partition_days(context: dg.AssetExecutionContext) -> list[date]:
+    """The days of a daily-partitioned run, ranges included (`context.partition_key` raises for those)."""
+    window = context.partition_time_window
+    return days_in_window(window.start, window.end)

@@ -1,0 +1,103 @@
+"""The warehouse contract the IO managers talk to; one subclass per database engine.
+
+Every write primitive is a single transaction (stage, delete, insert, commit): a failure or a
+crash at any instant leaves the old rows or the new ones, never a mix, an empty partition or a
+partial insert. Inserts go by column name; new frame columns are added to the table; a frame
+column whose type does not fit the table's column fails the whole write.
+"""
+
+# No `from __future__ import annotations`: Dagster/pydantic must see real types on config classes
+# (a string `dg.ResourceDependency[...]` annotation fails validation).
+from abc import abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from reliable_assets.toolkit.content_hash import frame_content_hash
+from reliable_assets.toolkit.partition_filter import PartitionFilter
+
+
+class WarehouseWriteError(Exception):
+    """A write refused before anything changed (bad frame, incompatible column, duplicate keys)."""
+
+
+class TableNotFoundError(LookupError):
+    """The table has never been written."""
+
+
+class WarehouseLockTimeoutError(TimeoutError):
+    """The database stayed locked by another writer for longer than the configured timeout."""
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    rows_inserted: int
+    rows_deleted: int
+    # Upsert with a version column: incoming rows dropped because the stored row is newer.
+    rows_skipped_stale: int = 0
+
+
+class Warehouse(dg.ConfigurableResource):
+    """Abstract warehouse resource. Subclasses implement the engine-specific methods."""
+
+    @abstractmethod
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        """Run a read query with bound ``params`` and return the result."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        """Run one statement in its own transaction."""
+
+    @abstractmethod
+    def table_exists(self, schema: str, table: str) -> bool: ...
+
+    @abstractmethod
+    def table_columns(self, schema: str, table: str) -> dict[str, str]:
+        """Column name -> engine type name, in table order; empty if the table does not exist."""
+
+    @abstractmethod
+    def list_tables(self) -> list[tuple[str, str]]:
+        """``(schema, table)`` of every user table, sorted."""
+
+    @abstractmethod
+    def read_table(
+        self,
+        schema: str,
+        table: str,
+        *,
+        partition: PartitionFilter | None = None,
+        include_audit: bool = False,
+    ) -> pd.DataFrame:
+        """The table's rows (only ``partition``'s if given); audit columns only if asked."""
+
+    @abstractmethod
+    def replace_partition(
+        self,
+        schema: str,
+        table: str,
+        frame: pd.DataFrame,
+        partition_filter: PartitionFilter | None,
+    ) -> WriteResult:
+        """Atomically replace the rows matching ``partition_filter`` (None: all rows) by ``frame``."""
+
+    @abstractmethod
+    def upsert(
+        self,
+        schema: str,
+        table: str,
+        frame: pd.DataFrame,
+        keys: Sequence[str],
+        version_column: str | None = None,
+    ) -> WriteResult:
+        """Atomically replace the stored rows whose ``keys`` appear in ``frame``.
+
+        With ``version_column``, incoming rows older than the stored row are dropped first, so
+        re-running an old partition never regresses newer data; equal versions are rewritten.
+        """
+
+    def table_content_hash(self, schema: str, table: str) -> str:
+        """Content hash of the whole table (audit columns excluded), see content_hash.py."""
+        return frame_content_hash(self.read_table(schema, table))

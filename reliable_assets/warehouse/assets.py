@@ -1,0 +1,195 @@
+"""The warehouse layer: typed, cleaned tables in the `warehouse` schema."""
+
+from datetime import timedelta
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from reliable_assets.partitions import chunked_backfill, daily
+from reliable_assets.toolkit.dead_letters import DeadLetter, DeadLetterQueue
+from reliable_assets.toolkit.frame_checks import not_null_check, range_check, unique_check
+from reliable_assets.toolkit.partition_days import partition_days
+from reliable_assets.toolkit.partition_filter import PartitionFilter
+from reliable_assets.toolkit.versioned_output import versioned_output
+from reliable_assets.toolkit.warehouse import Warehouse
+from reliable_assets.warehouse.customers import diff_customer_snapshot
+from reliable_assets.warehouse.events import clean_events
+from reliable_assets.warehouse.features import daily_revenue as revenue_by_country
+from reliable_assets.warehouse.features import user_features as features_as_of
+from reliable_assets.warehouse.orders import RejectedOrder, clean_orders
+
+WAREHOUSE = {"group_name": "warehouse", "io_manager_key": "warehouse_io_manager", "kinds": {"pandas", "sql"}}
+FOLLOW_UPSTREAM = dg.AutomationCondition.eager()
+
+
+class BadRecordConfig(dg.Config):
+    max_bad_record_rate: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Above this share of refused records the batch fails without writing anything.",
+    )
+
+
+def _check_bad_record_rate(bad: int, total: int, limit: float, what: str) -> None:
+    """A batch this broken means the source is broken: stop, write nothing, do not retry."""
+    if total and bad / total > limit:
+        raise dg.Failure(
+            description=(
+                f"{bad} of {total} {what} ({bad / total:.1%}) were refused, above the {limit:.0%} limit. "
+                "Nothing was written. Inspect the source, or raise max_bad_record_rate in the run config."
+            ),
+            metadata={"refused": bad, "total": total},
+            allow_retries=False,
+        )
+
+
+@dg.asset(
+    key=["warehouse", "dim_customers"],
+    ins={"snapshot": dg.AssetIn(key=["raw", "customers"])},
+    metadata={"write_mode": "replace"},
+    automation_condition=FOLLOW_UPSTREAM,
+    check_specs=[dg.AssetCheckSpec("customer_id_unique", asset=["warehouse", "dim_customers"], blocking=True)],
+    **WAREHOUSE,
+)
+def dim_customers(snapshot: pd.DataFrame, warehouse: Warehouse):  # type: ignore[no-untyped-def]
+    """Current customers; inserts, updates and deletes found by row hash (`is_deleted`, `valid_from`)."""
+    previous = (
+        warehouse.read_table("warehouse", "dim_customers")
+        if warehouse.table_exists("warehouse", "dim_customers")
+        else None
+    )
+    dimension, counts = diff_customer_snapshot(previous, snapshot)
+    yield versioned_output(dimension, **counts)
+    yield unique_check(dimension, ["customer_id"], "customer_id_unique")
+
+
+@dg.asset(
+    key=["warehouse", "fact_orders"],
+    ins={
+        "raw_orders": dg.AssetIn(key=["raw", "orders"]),
+        "fx_rates": dg.AssetIn(key=["raw", "fx_rates"]),
+        "customers": dg.AssetIn(key=["warehouse", "dim_customers"]),
+    },
+    partitions_def=daily,
+    backfill_policy=chunked_backfill,
+    metadata={
+        "write_mode": "upsert",
+        "primary_key": ["order_id"],
+        "version_column": "extract_date",
+        "partition_expr": "extract_date",
+    },
+    automation_condition=FOLLOW_UPSTREAM,
+    check_specs=[
+        dg.AssetCheckSpec("order_id_unique", asset=["warehouse", "fact_orders"], blocking=True),
+        dg.AssetCheckSpec("amount_usd_not_null", asset=["warehouse", "fact_orders"], blocking=True),
+    ],
+    **WAREHOUSE,
+)
+def fact_orders(  # type: ignore[no-untyped-def]
+    context: dg.AssetExecutionContext,
+    config: BadRecordConfig,
+    raw_orders: pd.DataFrame,
+    fx_rates: pd.DataFrame,
+    customers: pd.DataFrame,
+    dead_letters: DeadLetterQueue,
+):
+    """Cleaned, typed order versions in USD, upserted on `order_id`; refused rows become dead letters."""
+    fact, rejected = clean_orders(raw_orders, fx_rates, set(customers["customer_id"].astype(int)))
+    _check_bad_record_rate(len(rejected), len(raw_orders), config.max_bad_record_rate, "order versions")
+    for day in partition_days(context):
+        dead_letters.replace_for_partition(
+            "warehouse/fact_orders",
+            day.isoformat(),
+            [_order_dead_letter(r) for r in rejected if pd.Timestamp(r.record["extract_date"]).date() == day],
+            run_id=context.run_id,
+        )
+    yield versioned_output(fact, source_rows=len(raw_orders), dead_letters=len(rejected))
+    yield unique_check(fact, ["order_id"], "order_id_unique")
+    yield not_null_check(fact, ["amount_usd"], "amount_usd_not_null")
+
+
+def _order_dead_letter(rejected: RejectedOrder) -> DeadLetter:
+    return DeadLetter(record=rejected.record, error_type=rejected.error_type, error_message=rejected.error_message)
+
+
+@dg.asset(
+    key=["warehouse", "daily_events"],
+    ins={"raw_events": dg.AssetIn(key=["raw", "events"])},
+    partitions_def=daily,
+    backfill_policy=chunked_backfill,
+    metadata={"partition_expr": "event_date"},
+    automation_condition=FOLLOW_UPSTREAM,
+    check_specs=[dg.AssetCheckSpec("event_id_unique", asset=["warehouse", "daily_events"], blocking=True)],
+    **WAREHOUSE,
+)
+def daily_events(raw_events: pd.DataFrame):  # type: ignore[no-untyped-def]
+    """Cleaned clickstream events, one partition per `event_date`."""
+    cleaned = clean_events(raw_events)
+    yield versioned_output(cleaned)
+    yield unique_check(cleaned, ["event_id"], "event_id_unique")
+
+
+def _orders_before(warehouse: Warehouse, end: pd.Timestamp) -> pd.DataFrame:
+    """Every order in the warehouse with `order_date` before `end`."""
+    return warehouse.read_table(
+        "warehouse",
+        "fact_orders",
+        partition=PartitionFilter.time_range("order_date", pd.Timestamp("1970-01-01"), end),
+    )
+
+
+@dg.asset(
+    key=["warehouse", "user_features"],
+    ins={
+        "events": dg.AssetIn(key=["warehouse", "daily_events"]),
+        "customers": dg.AssetIn(key=["warehouse", "dim_customers"]),
+    },
+    deps=[dg.AssetDep(["warehouse", "fact_orders"])],
+    partitions_def=daily,
+    backfill_policy=chunked_backfill,
+    metadata={"write_mode": "upsert", "primary_key": ["user_id", "feature_date"], "partition_expr": "feature_date"},
+    automation_condition=FOLLOW_UPSTREAM,
+    check_specs=[
+        dg.AssetCheckSpec("user_day_unique", asset=["warehouse", "user_features"], blocking=True),
+    ],
+    **WAREHOUSE,
+)
+def user_features(  # type: ignore[no-untyped-def]
+    context: dg.AssetExecutionContext, events: pd.DataFrame, customers: pd.DataFrame, warehouse: Warehouse
+):
+    """Per-user activity and order history as of each day, upserted on (`user_id`, `feature_date`)."""
+    days = partition_days(context)
+    orders = _orders_before(warehouse, pd.Timestamp(days[-1] + timedelta(days=1)))
+    features = pd.concat([features_as_of(day, events, customers, orders) for day in days], ignore_index=True)
+    yield versioned_output(features, users=int(features["user_id"].nunique()))
+    yield unique_check(features, ["user_id", "feature_date"], "user_day_unique")
+
+
+@dg.asset(
+    key=["warehouse", "daily_revenue"],
+    ins={"customers": dg.AssetIn(key=["warehouse", "dim_customers"])},
+    deps=[dg.AssetDep(["warehouse", "fact_orders"])],
+    partitions_def=daily,
+    backfill_policy=chunked_backfill,
+    metadata={"partition_expr": "revenue_date"},
+    automation_condition=FOLLOW_UPSTREAM,
+    check_specs=[
+        dg.AssetCheckSpec("revenue_non_negative", asset=["warehouse", "daily_revenue"], blocking=True),
+        dg.AssetCheckSpec("day_country_unique", asset=["warehouse", "daily_revenue"], blocking=True),
+    ],
+    **WAREHOUSE,
+)
+def daily_revenue(  # type: ignore[no-untyped-def]
+    context: dg.AssetExecutionContext, customers: pd.DataFrame, warehouse: Warehouse
+):
+    """Revenue per order day and country in USD: the consumer-facing table with the strictest SLA."""
+    window = context.partition_time_window
+    orders = warehouse.read_table(
+        "warehouse", "fact_orders", partition=PartitionFilter.time_range("order_date", window.start, window.end)
+    )
+    revenue = revenue_by_country(orders, customers)
+    yield versioned_output(revenue, total_revenue_usd=float(revenue["revenue_usd"].sum()))
+    yield range_check(revenue, "revenue_usd", "revenue_non_negative", minimum=0)
+    yield unique_check(revenue, ["revenue_date", "country"], "day_country_unique")

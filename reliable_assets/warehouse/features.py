@@ -1,0 +1,73 @@
+"""Per-user features as of a day, and revenue per day and country."""
+
+from datetime import date
+
+import pandas as pd
+
+EVENT_COUNTS = {
+    "page_views": "page_view",
+    "searches": "search",
+    "add_to_cart": "add_to_cart",
+    "checkouts": "checkout",
+}
+FEATURE_COLUMNS = [
+    "user_id",
+    "feature_date",
+    "country",
+    "days_since_signup",
+    "events",
+    *EVENT_COUNTS,
+    "sessions",
+    "orders_to_date",
+    "revenue_to_date_usd",
+    "days_since_last_order",
+]
+REVENUE_COLUMNS = ["revenue_date", "country", "orders", "revenue_usd", "avg_order_value_usd"]
+
+
+def billable(orders: pd.DataFrame) -> pd.DataFrame:
+    """Orders that count as revenue: neither cancelled nor deleted."""
+    return orders.loc[~orders["is_deleted"].astype(bool) & (orders["status"] != "cancelled")]
+
+
+def user_features(
+    day: date, events: pd.DataFrame, customers: pd.DataFrame, orders_to_date: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per customer signed up by `day` (deleted ones left out), as of the end of `day`."""
+    as_of = pd.Timestamp(day)
+    users = customers.loc[~customers["is_deleted"].astype(bool) & (customers["signup_date"] <= as_of)]
+    frame = users[["customer_id", "country", "signup_date"]].rename(columns={"customer_id": "user_id"})
+    todays = events.loc[events["event_date"] == as_of]
+    activity = todays.groupby("user_id").agg(events=("event_id", "size"), sessions=("session_id", "nunique"))
+    for column, event_type in EVENT_COUNTS.items():
+        activity[column] = todays.loc[todays["event_type"] == event_type].groupby("user_id").size()
+    paid = billable(orders_to_date.loc[orders_to_date["order_date"] <= as_of])
+    history = paid.groupby("customer_id").agg(
+        orders_to_date=("order_id", "size"),
+        revenue_to_date_usd=("amount_usd", "sum"),
+        last_order_date=("order_date", "max"),
+    )
+    frame = frame.join(activity, on="user_id").join(history, on="user_id")
+    counts = ["events", "sessions", *EVENT_COUNTS, "orders_to_date"]
+    frame[counts] = frame[counts].fillna(0).astype("int64")
+    frame["revenue_to_date_usd"] = frame["revenue_to_date_usd"].fillna(0.0).round(2)
+    frame["days_since_signup"] = (as_of - frame["signup_date"]).dt.days.astype("int64")
+    frame["days_since_last_order"] = (as_of - frame["last_order_date"]).dt.days.astype("Int64")
+    frame["feature_date"] = as_of
+    return frame[FEATURE_COLUMNS].sort_values("user_id").reset_index(drop=True)
+
+
+def daily_revenue(orders: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+    """Revenue per order day and customer country, in USD."""
+    countries = customers.set_index("customer_id")["country"]
+    paid = billable(orders).assign(country=lambda f: f["customer_id"].map(countries).fillna("unknown"))
+    revenue = (
+        paid.groupby(["order_date", "country"])
+        .agg(orders=("order_id", "size"), revenue_usd=("amount_usd", "sum"))
+        .reset_index()
+        .rename(columns={"order_date": "revenue_date"})
+    )
+    revenue["revenue_usd"] = revenue["revenue_usd"].round(2)
+    revenue["avg_order_value_usd"] = (revenue["revenue_usd"] / revenue["orders"]).round(2)
+    revenue["orders"] = revenue["orders"].astype("int64")
+    return revenue[REVENUE_COLUMNS].sort_values(["revenue_date", "country"]).reset_index(drop=True)
