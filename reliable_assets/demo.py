@@ -28,7 +28,9 @@ def last_complete_days(count: int, today: date | None = None) -> list[date]:
     return [today - timedelta(days=offset) for offset in range(count, 0, -1)]
 
 
-def summary_lines(outcomes: list[RunOutcome], warehouse: Warehouse, dead_letters: DeadLetterQueue) -> list[str]:
+def summary_lines(
+    outcomes: list[RunOutcome], warehouse: Warehouse, dead_letters: DeadLetterQueue
+) -> list[str]:
     """Rows and content hash per table, dead letters by kind, and every check result."""
     lines = ["", "Warehouse tables (rows, content hash without audit columns):"]
     for schema, table in warehouse.list_tables():

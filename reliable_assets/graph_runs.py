@@ -58,7 +58,9 @@ def _execute(
     return RunOutcome(label, result.run_id, result.success, list(result.get_asset_check_evaluations()))
 
 
-def materialize_graph(defs: dg.Definitions, instance: dg.DagsterInstance, days: Sequence[date]) -> list[RunOutcome]:
+def materialize_graph(
+    defs: dg.Definitions, instance: dg.DagsterInstance, days: Sequence[date]
+) -> list[RunOutcome]:
     """Run every asset for `days` (consecutive); stops at the first failed run and returns what ran."""
     first, last = days[0].isoformat(), days[-1].isoformat()
     day_range = {RANGE_START_TAG: first, RANGE_END_TAG: last}

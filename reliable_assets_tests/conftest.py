@@ -2,6 +2,7 @@
 a throwaway Dagster instance."""
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -50,3 +51,33 @@ def simulated(data_dir: Path, rates_api: str) -> Path:
     """A clean 3-day world: source database, landing files, rates API."""
     simulate(small_simulation())
     return data_dir
+
+
+@dataclass(frozen=True)
+class World:
+    data_dir: Path
+    instance: dg.DagsterInstance
+    baseline: dict[str, str]
+    run_ids: tuple[str, ...]
+
+
+@pytest.fixture(scope="module")
+def materialized_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """One simulated world with the whole graph materialized once, shared by a module's tests.
+
+    Module-scoped because a graph run costs seconds; tests that share it must leave its content
+    as they found it (which is exactly what the idempotency tests assert).
+    """
+    from reliable_assets.definitions import defs
+    from reliable_assets.graph_runs import materialize_graph
+    from reliable_assets_tests import graph_state
+
+    folder = tmp_path_factory.mktemp("world") / "data"
+    with pytest.MonkeyPatch.context() as patch, serve_rates_api(port=0) as url, dg.instance_for_test() as inst:
+        patch.setenv("RELIABLE_ASSETS_DATA_DIR", str(folder))
+        patch.setenv("RATES_API_URL", url)
+        patch.delenv("DAGSTER_DEPLOYMENT", raising=False)
+        simulate(small_simulation())
+        outcomes = materialize_graph(defs(), inst, SIM_DAY_LIST)
+        assert all(o.success for o in outcomes), [o.label for o in outcomes if not o.success]
+        yield World(folder, inst, graph_state.state(), tuple(o.run_id for o in outcomes))

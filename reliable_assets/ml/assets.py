@@ -17,7 +17,13 @@ from reliable_assets.toolkit.frame_checks import unique_check
 
 METRIC_COLUMNS = ["model_date", "segment", "status", "n_samples", "r2", "mae"]
 # Explicit, because a segment without enough data has no r2/mae and None alone types as text.
-METRIC_TYPES = {"segment": "string", "status": "string", "n_samples": "int64", "r2": "float64", "mae": "float64"}
+METRIC_TYPES = {
+    "segment": "string",
+    "status": "string",
+    "n_samples": "int64",
+    "r2": "float64",
+    "mae": "float64",
+}
 
 
 @dg.asset(
@@ -40,7 +46,7 @@ def segment_models(
     metrics = (
         pd.DataFrame([{column: model[column] for column in METRIC_COLUMNS}])
         .astype(METRIC_TYPES)
-        .assign(model_date=pd.Timestamp(model_date), _run_id=context.run_id)
+        .assign(model_date=pd.Timestamp(model_date), _run_id=context.run.run_id)
     )
     day = pd.Timestamp(model_date)
     warehouse.replace_partition(
@@ -51,10 +57,16 @@ def segment_models(
             (TimeRange("model_date", day, day + pd.Timedelta(days=1)), ValueSet("segment", (segment,)))
         ),
     )
+    content_hash = frame_content_hash(pd.json_normalize(model))
     return dg.Output(
         model,
-        data_version=dg.DataVersion(frame_content_hash(pd.json_normalize(model))),
-        metadata={"status": model["status"], "n_samples": model["n_samples"], "r2": model["r2"] or 0.0},
+        data_version=dg.DataVersion(content_hash),
+        metadata={
+            "status": model["status"],
+            "n_samples": model["n_samples"],
+            "r2": model["r2"] or 0.0,
+            "content_hash": content_hash,
+        },
     )
 
 
@@ -69,7 +81,11 @@ class PromotionConfig(dg.Config):
     io_manager_key="warehouse_io_manager",
     ins={"models": dg.AssetIn(key=["ml", "segment_models"])},
     partitions_def=daily,
-    metadata={"write_mode": "upsert", "primary_key": ["segment", "model_date"], "partition_expr": "model_date"},
+    metadata={
+        "write_mode": "upsert",
+        "primary_key": ["segment", "model_date"],
+        "partition_expr": "model_date",
+    },
     automation_condition=dg.AutomationCondition.eager(),
     check_specs=[dg.AssetCheckSpec("segment_day_unique", asset=["ml", "model_registry"], blocking=True)],
     kinds={"pandas", "sql"},
@@ -94,5 +110,7 @@ def model_registry(
         )
     registry = pd.DataFrame(rows).astype(METRIC_TYPES)
     missing = sorted(set(SEGMENTS) - set(registry["segment"]))
-    yield versioned_output(registry, promoted=int(registry["promoted"].sum()), missing_segments=", ".join(missing))
+    yield versioned_output(
+        context, registry, promoted=int(registry["promoted"].sum()), missing_segments=", ".join(missing)
+    )
     yield unique_check(registry, ["segment", "model_date"], "segment_day_unique")

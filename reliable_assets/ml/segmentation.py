@@ -38,7 +38,14 @@ def train_segment_model(rows: pd.DataFrame, segment: str, model_date: str) -> di
         "n_samples": len(rows),
     }
     if len(rows) < MIN_SAMPLES:
-        return {**model, "status": "insufficient_data", "coefficients": None, "intercept": None, "r2": None, "mae": None}
+        return {
+            **model,
+            "status": "insufficient_data",
+            "coefficients": None,
+            "intercept": None,
+            "r2": None,
+            "mae": None,
+        }
     design = np.column_stack([np.ones(len(rows)), rows[FEATURES].to_numpy(dtype=float)])
     target = rows[TARGET].to_numpy(dtype=float)
     solution, *_ = np.linalg.lstsq(design, target, rcond=None)
@@ -50,7 +57,9 @@ def train_segment_model(rows: pd.DataFrame, segment: str, model_date: str) -> di
         **model,
         "status": "trained",
         "intercept": round(float(solution[0]), 8),
-        "coefficients": {name: round(float(value), 8) for name, value in zip(FEATURES, solution[1:], strict=True)},
+        "coefficients": {
+            name: round(float(value), 8) for name, value in zip(FEATURES, solution[1:], strict=True)
+        },
         "r2": round(1.0 - residual / spread, 6) if spread > 0 else 0.0,
         "mae": round(float(np.abs(target - predicted).mean()), 6),
     }

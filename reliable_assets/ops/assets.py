@@ -5,7 +5,14 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pandas as pd
 
-from reliable_assets.ops.sla import REPORT_COLUMNS, REPORT_DAYS, SLA_AFTER_DAY_END, materializations, p95_run_seconds, sla_rows
+from reliable_assets.ops.sla import (
+    REPORT_COLUMNS,
+    REPORT_DAYS,
+    SLA_AFTER_DAY_END,
+    materializations,
+    p95_run_seconds,
+    sla_rows,
+)
 from reliable_assets.toolkit.versioned_output import versioned_output
 
 
@@ -35,4 +42,4 @@ def sla_report(context: dg.AssetExecutionContext) -> dg.Output[pd.DataFrame]:
             "p95_run_seconds": p95_run_seconds(context.instance, {r.run_id for r in records}),
         }
     report = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=REPORT_COLUMNS)
-    return versioned_output(report, sla_summary=dg.MetadataValue.json(summary))
+    return versioned_output(context, report, sla_summary=dg.MetadataValue.json(summary))

@@ -34,7 +34,9 @@ def materializations(instance: dg.DagsterInstance, asset_key: str, since: dateti
     cursor = None
     while True:
         page = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey.from_user_string(asset_key), after_timestamp=since.timestamp()),
+            dg.AssetRecordsFilter(
+                asset_key=dg.AssetKey.from_user_string(asset_key), after_timestamp=since.timestamp()
+            ),
             limit=1000,
             cursor=cursor,
             ascending=True,
@@ -49,7 +51,9 @@ def materializations(instance: dg.DagsterInstance, asset_key: str, since: dateti
         cursor = page.cursor
 
 
-def sla_rows(asset_key: str, records: Iterable[Materialization], sla: timedelta, now: datetime) -> pd.DataFrame:
+def sla_rows(
+    asset_key: str, records: Iterable[Materialization], sla: timedelta, now: datetime
+) -> pd.DataFrame:
     """One row per partition of the last REPORT_DAYS days: its deadline, first success and whether it was on time.
 
     Only the *first* materialization of a partition decides whether it was on time, so re-running a

@@ -64,6 +64,7 @@ def orders(
         frames.append(rows.assign(extract_date=pd.Timestamp(day)))
     extracted = pd.concat(frames, ignore_index=True)
     return versioned_output(
+        context,
         extracted,
         watermark=str(extracted["updated_at"].max()) if len(extracted) else "none",
         overlap_minutes=config.overlap_minutes,
@@ -110,13 +111,13 @@ def events(
                 )
                 for r in rejected
             ],
-            run_id=context.run_id,
+            run_id=context.run.run_id,
         )
         files += len(landed)
         lines_rejected += len(rejected)
     frame, duplicates = events_frame(parsed)
     return versioned_output(
-        frame, landing_files=files, duplicates_dropped=duplicates, dead_letters=lines_rejected
+        context, frame, landing_files=files, duplicates_dropped=duplicates, dead_letters=lines_rejected
     )
 
 
@@ -142,7 +143,7 @@ def fx_rates(context: dg.AssetExecutionContext, rates_api: RatesApi) -> dg.Outpu
             {"rate_date": pd.Timestamp(day), "currency": currency, "units_per_usd": rate}
             for currency, rate in sorted(rates.items())
         )
-    return versioned_output(pd.DataFrame(rows, columns=["rate_date", "currency", "units_per_usd"]))
+    return versioned_output(context, pd.DataFrame(rows, columns=["rate_date", "currency", "units_per_usd"]))
 
 
 @dg.asset(
@@ -153,10 +154,10 @@ def fx_rates(context: dg.AssetExecutionContext, rates_api: RatesApi) -> dg.Outpu
     retry_policy=TRANSIENT_RETRY_POLICY,
     kinds={"sqlite", "parquet"},
 )
-def customers(source_db: SourceDatabase) -> dg.Output[pd.DataFrame]:
+def customers(context: dg.AssetExecutionContext, source_db: SourceDatabase) -> dg.Output[pd.DataFrame]:
     """A full snapshot of the source `customers` table (the warehouse diffs snapshots)."""
     with fail_permanently_on(SourceDatabaseMissingError):
         snapshot = source_db.query(
             "SELECT customer_id, name, email, country, signup_date, updated_at FROM customers ORDER BY customer_id"
         )
-    return versioned_output(snapshot)
+    return versioned_output(context, snapshot)

@@ -82,6 +82,6 @@ def events_frame(events: list[dict[str, Any]]) -> tuple[pd.DataFrame, int]:
         user_id=deduplicated["user_id"].astype("int64"),
         event_date=deduplicated["event_ts"].dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize(),
     )
-    return typed[EVENT_COLUMNS].sort_values(["event_ts", "event_id"]).reset_index(drop=True), len(frame) - len(
-        deduplicated
-    )
+    return typed[EVENT_COLUMNS].sort_values(["event_ts", "event_id"]).reset_index(drop=True), len(
+        frame
+    ) - len(deduplicated)

@@ -40,5 +40,7 @@ class RatesApi(dg.ConfigurableResource):
             )
         invalid = {k: v for k, v in rates.items() if not isinstance(v, int | float) or v <= 0}
         if invalid:
-            raise RatesApiPayloadError(f"Rates API gave non-positive or non-numeric rates for {day}: {invalid}")
+            raise RatesApiPayloadError(
+                f"Rates API gave non-positive or non-numeric rates for {day}: {invalid}"
+            )
         return {str(currency): float(rate) for currency, rate in rates.items()}

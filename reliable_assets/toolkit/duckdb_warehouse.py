@@ -158,14 +158,14 @@ class DuckDBWarehouse(Warehouse):
     ) -> WriteResult:
         target = qualified_name(schema, table)
         with self._transaction() as connection:
-            _stage_into_table(connection, schema, table, frame)
+            all_null = _stage_into_table(connection, schema, table, frame)
             delete_sql = f"DELETE FROM {target}"
             params: list[Any] = []
             if partition_filter is not None:
                 where, params = partition_filter.to_sql("?")
                 delete_sql += f" WHERE {where}"
             deleted = _count(connection.execute(delete_sql, params))
-            inserted = _insert_staged(connection, target, frame)
+            inserted = _insert_staged(connection, target, frame, all_null)
         return WriteResult(rows_inserted=inserted, rows_deleted=deleted)
 
     def upsert(
@@ -185,7 +185,7 @@ class DuckDBWarehouse(Warehouse):
                 f" frame; missing: {missing}"
             )
         with self._transaction() as connection:
-            _stage_into_table(connection, schema, table, frame)
+            all_null = _stage_into_table(connection, schema, table, frame)
             _refuse_bad_keys(connection, f"{schema}.{table}", list(keys))
             same_key = " AND ".join(
                 f"stored.{quote_identifier(key)} = staged.{quote_identifier(key)}" for key in keys
@@ -205,7 +205,7 @@ class DuckDBWarehouse(Warehouse):
                     f" (SELECT 1 FROM {_STAGED} AS staged WHERE {same_key})"
                 )
             )
-            inserted = _insert_staged(connection, target, frame)
+            inserted = _insert_staged(connection, target, frame, all_null)
         return WriteResult(rows_inserted=inserted, rows_deleted=deleted, rows_skipped_stale=skipped)
 
 
@@ -214,8 +214,12 @@ class DuckDBWarehouse(Warehouse):
 
 def _stage_into_table(
     connection: duckdb.DuckDBPyConnection, schema: str, table: str, frame: pd.DataFrame
-) -> None:
-    """Copy ``frame`` into the temp staging table; create or evolve the target; check types."""
+) -> set[str]:
+    """Copy ``frame`` into the temp staging table; create or evolve the target; check types.
+
+    Returns the frame's all-null columns: their inferred type means nothing (an empty object
+    column may come out as DOUBLE), so they are inserted as NULL and never type-checked.
+    """
     columns = _frame_columns(frame, f"{schema}.{table}")
     target = qualified_name(schema, table)
     connection.register(_INCOMING_VIEW, frame)
@@ -235,6 +239,7 @@ def _stage_into_table(
     finally:
         connection.unregister(_INCOMING_VIEW)
     staged_types = _described_types(connection, f"SELECT * FROM {_STAGED}")
+    all_null = _all_null_columns(connection, _STAGED, columns)
 
     connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
     table_types = _table_columns(connection, schema, table)
@@ -247,7 +252,7 @@ def _stage_into_table(
             for name in columns
         )
         connection.execute(f"CREATE TABLE {target} AS SELECT {typed} FROM {_STAGED} LIMIT 0")
-        return
+        return all_null
     for name in columns:
         if name not in table_types:
             # Schema evolution: a new frame column becomes a new (nullable) table column.
@@ -257,15 +262,40 @@ def _stage_into_table(
                 raise WarehouseWriteError(f"New column {name!r} of {schema}.{table}: {error}") from error
             connection.execute(f"ALTER TABLE {target} ADD COLUMN {quote_identifier(name)} {column_type}")
             continue
-        _check_column_fits(connection, f"{schema}.{table}", name, staged_types[name], table_types[name])
+        if name not in all_null:
+            _check_column_fits(
+                connection,
+                schema=schema,
+                table_name=table,
+                column=name,
+                staged_type=staged_types[name],
+                table_type=table_types[name],
+            )
+    return all_null
 
 
 def _check_column_fits(
-    connection: duckdb.DuckDBPyConnection, table: str, column: str, staged_type: str, table_type: str
+    connection: duckdb.DuckDBPyConnection,
+    *,
+    schema: str,
+    table_name: str,
+    column: str,
+    staged_type: str,
+    table_type: str,
 ) -> None:
+    table = f"{schema}.{table_name}"
     try:
         lossy = duckdb_types.lossy_condition(staged_type, table_type, quote_identifier(column))
     except TypeError as error:
+        target = qualified_name(schema, table_name)
+        if column in _all_null_columns(connection, target, [column]):
+            # The column was created from nulls only (e.g. a first, empty write): its type was a
+            # guess, so the first real values decide it.
+            new_type = duckdb_types.type_sql(duckdb_types.storage_type(staged_type))
+            connection.execute(
+                f"ALTER TABLE {target} ALTER COLUMN {quote_identifier(column)} SET DATA TYPE {new_type}"
+            )
+            return
         raise WarehouseWriteError(
             f"Column {column!r} of {table} is {table_type} but the frame has {staged_type}: {error}."
             " Nothing was written; fix the frame's type (or migrate the table)."
@@ -300,10 +330,23 @@ def _refuse_bad_keys(connection: duckdb.DuckDBPyConnection, table: str, keys: li
         )
 
 
-def _insert_staged(connection: duckdb.DuckDBPyConnection, target: str, frame: pd.DataFrame) -> int:
+def _insert_staged(
+    connection: duckdb.DuckDBPyConnection, target: str, frame: pd.DataFrame, all_null: set[str]
+) -> int:
     # By name, never by position: a frame with reordered columns must not swap values.
-    columns = column_list(str(name) for name in frame.columns)
-    return _count(connection.execute(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {_STAGED}"))
+    names = [str(name) for name in frame.columns]
+    values = ", ".join("NULL" if name in all_null else quote_identifier(name) for name in names)
+    return _count(
+        connection.execute(f"INSERT INTO {target} ({column_list(names)}) SELECT {values} FROM {_STAGED}")
+    )
+
+
+def _all_null_columns(connection: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> set[str]:
+    counts = connection.execute(
+        f"SELECT {', '.join(f'count({quote_identifier(name)})' for name in columns)} FROM {relation}"
+    ).fetchone()
+    assert counts is not None  # an aggregate always returns one row
+    return {name for name, count in zip(columns, counts, strict=True) if count == 0}
 
 
 def _frame_columns(frame: pd.DataFrame, table: str) -> list[str]:

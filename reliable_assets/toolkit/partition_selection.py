@@ -150,8 +150,9 @@ def refuse_rows_outside(frame: pd.DataFrame, target: PartitionFilter, asset_labe
         )
     outside = frame.loc[~target.mask(frame), target.columns]
     if not outside.empty:
+        sample = {column: str(value) for column, value in outside.iloc[0].items()}
         raise RowsOutsidePartitionError(
             f"{asset_label}: {len(outside)} row(s) lie outside the target partition(s) ({target.describe()}),"
-            f" e.g. {outside.iloc[0].to_dict()}. Such rows would never be replaced by a re-run of their"
+            f" e.g. {sample}. Such rows would never be replaced by a re-run of their"
             " partition and would become duplicates; filter them out in the asset."
         )

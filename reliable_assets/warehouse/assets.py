@@ -50,10 +50,12 @@ def _check_bad_record_rate(bad: int, total: int, limit: float, what: str) -> Non
     ins={"snapshot": dg.AssetIn(key=["raw", "customers"])},
     metadata={"write_mode": "replace"},
     automation_condition=FOLLOW_UPSTREAM,
-    check_specs=[dg.AssetCheckSpec("customer_id_unique", asset=["warehouse", "dim_customers"], blocking=True)],
+    check_specs=[
+        dg.AssetCheckSpec("customer_id_unique", asset=["warehouse", "dim_customers"], blocking=True)
+    ],
     **WAREHOUSE,
 )
-def dim_customers(snapshot: pd.DataFrame, warehouse: Warehouse):  # type: ignore[no-untyped-def]
+def dim_customers(context: dg.AssetExecutionContext, snapshot: pd.DataFrame, warehouse: Warehouse):  # type: ignore[no-untyped-def]
     """Current customers; inserts, updates and deletes found by row hash (`is_deleted`, `valid_from`)."""
     previous = (
         warehouse.read_table("warehouse", "dim_customers")
@@ -61,7 +63,7 @@ def dim_customers(snapshot: pd.DataFrame, warehouse: Warehouse):  # type: ignore
         else None
     )
     dimension, counts = diff_customer_snapshot(previous, snapshot)
-    yield versioned_output(dimension, **counts)
+    yield versioned_output(context, dimension, **counts)
     yield unique_check(dimension, ["customer_id"], "customer_id_unique")
 
 
@@ -103,15 +105,17 @@ def fact_orders(  # type: ignore[no-untyped-def]
             "warehouse/fact_orders",
             day.isoformat(),
             [_order_dead_letter(r) for r in rejected if pd.Timestamp(r.record["extract_date"]).date() == day],
-            run_id=context.run_id,
+            run_id=context.run.run_id,
         )
-    yield versioned_output(fact, source_rows=len(raw_orders), dead_letters=len(rejected))
+    yield versioned_output(context, fact, source_rows=len(raw_orders), dead_letters=len(rejected))
     yield unique_check(fact, ["order_id"], "order_id_unique")
     yield not_null_check(fact, ["amount_usd"], "amount_usd_not_null")
 
 
 def _order_dead_letter(rejected: RejectedOrder) -> DeadLetter:
-    return DeadLetter(record=rejected.record, error_type=rejected.error_type, error_message=rejected.error_message)
+    return DeadLetter(
+        record=rejected.record, error_type=rejected.error_type, error_message=rejected.error_message
+    )
 
 
 @dg.asset(
@@ -124,10 +128,10 @@ def _order_dead_letter(rejected: RejectedOrder) -> DeadLetter:
     check_specs=[dg.AssetCheckSpec("event_id_unique", asset=["warehouse", "daily_events"], blocking=True)],
     **WAREHOUSE,
 )
-def daily_events(raw_events: pd.DataFrame):  # type: ignore[no-untyped-def]
+def daily_events(context: dg.AssetExecutionContext, raw_events: pd.DataFrame):  # type: ignore[no-untyped-def]
     """Cleaned clickstream events, one partition per `event_date`."""
     cleaned = clean_events(raw_events)
-    yield versioned_output(cleaned)
+    yield versioned_output(context, cleaned)
     yield unique_check(cleaned, ["event_id"], "event_id_unique")
 
 
@@ -149,7 +153,11 @@ def _orders_before(warehouse: Warehouse, end: pd.Timestamp) -> pd.DataFrame:
     deps=[dg.AssetDep(["warehouse", "fact_orders"])],
     partitions_def=daily,
     backfill_policy=chunked_backfill,
-    metadata={"write_mode": "upsert", "primary_key": ["user_id", "feature_date"], "partition_expr": "feature_date"},
+    metadata={
+        "write_mode": "upsert",
+        "primary_key": ["user_id", "feature_date"],
+        "partition_expr": "feature_date",
+    },
     automation_condition=FOLLOW_UPSTREAM,
     check_specs=[
         dg.AssetCheckSpec("user_day_unique", asset=["warehouse", "user_features"], blocking=True),
@@ -163,7 +171,7 @@ def user_features(  # type: ignore[no-untyped-def]
     days = partition_days(context)
     orders = _orders_before(warehouse, pd.Timestamp(days[-1] + timedelta(days=1)))
     features = pd.concat([features_as_of(day, events, customers, orders) for day in days], ignore_index=True)
-    yield versioned_output(features, users=int(features["user_id"].nunique()))
+    yield versioned_output(context, features, users=int(features["user_id"].nunique()))
     yield unique_check(features, ["user_id", "feature_date"], "user_day_unique")
 
 
@@ -187,9 +195,11 @@ def daily_revenue(  # type: ignore[no-untyped-def]
     """Revenue per order day and country in USD: the consumer-facing table with the strictest SLA."""
     window = context.partition_time_window
     orders = warehouse.read_table(
-        "warehouse", "fact_orders", partition=PartitionFilter.time_range("order_date", window.start, window.end)
+        "warehouse",
+        "fact_orders",
+        partition=PartitionFilter.time_range("order_date", window.start, window.end),
     )
     revenue = revenue_by_country(orders, customers)
-    yield versioned_output(revenue, total_revenue_usd=float(revenue["revenue_usd"].sum()))
+    yield versioned_output(context, revenue, total_revenue_usd=float(revenue["revenue_usd"].sum()))
     yield range_check(revenue, "revenue_usd", "revenue_non_negative", minimum=0)
     yield unique_check(revenue, ["revenue_date", "country"], "day_country_unique")

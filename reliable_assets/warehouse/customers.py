@@ -14,7 +14,9 @@ def row_hashes(frame: pd.DataFrame) -> pd.Series:
     return joined.map(lambda text: hashlib.sha256(text.encode()).hexdigest()[:32]).astype("string")
 
 
-def diff_customer_snapshot(previous: pd.DataFrame | None, snapshot: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+def diff_customer_snapshot(
+    previous: pd.DataFrame | None, snapshot: pd.DataFrame
+) -> tuple[pd.DataFrame, dict[str, int]]:
     """The new dimension and how many customers were inserted, updated, deleted and left unchanged.
 
     Rows keep `valid_from` while their hash is unchanged, so diffing the same snapshot twice gives

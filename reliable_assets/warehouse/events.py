@@ -2,7 +2,16 @@
 
 import pandas as pd
 
-DAILY_EVENT_COLUMNS = ["event_id", "event_date", "event_ts", "event_hour", "user_id", "session_id", "event_type", "page"]
+DAILY_EVENT_COLUMNS = [
+    "event_id",
+    "event_date",
+    "event_ts",
+    "event_hour",
+    "user_id",
+    "session_id",
+    "event_type",
+    "page",
+]
 
 
 def clean_events(raw_events: pd.DataFrame) -> pd.DataFrame:

@@ -39,7 +39,10 @@ def _rejection(row: pd.Series, known_customers: set[int]) -> tuple[str, str] | N
     if float(row["total_amount"]) < 0:
         return "negative_total", f"total_amount {row['total_amount']} is negative"
     if pd.isna(row["units_per_usd"]):
-        return "unknown_currency", f"no FX rate for currency {row['currency']!r} on {row['extract_date']:%Y-%m-%d}"
+        return (
+            "unknown_currency",
+            f"no FX rate for currency {row['currency']!r} on {row['extract_date']:%Y-%m-%d}",
+        )
     if row["status"] not in ORDER_STATUSES:
         return "invalid_status", f"status {row['status']!r} is not one of {sorted(ORDER_STATUSES)}"
     return None
@@ -54,12 +57,16 @@ def clean_orders(
     overlap window is then re-converted at that day's rate, and `extract_date` (the upsert's
     version column) makes the later extraction win, whatever order the partitions ran in.
     """
-    rates = fx_rates.rename(columns={"rate_date": "extract_date"})[["extract_date", "currency", "units_per_usd"]]
+    rates = fx_rates.rename(columns={"rate_date": "extract_date"})[
+        ["extract_date", "currency", "units_per_usd"]
+    ]
     joined = raw_orders.merge(rates, on=["extract_date", "currency"], how="left", validate="many_to_one")
     reasons = [_rejection(row, known_customers) for _, row in joined.iterrows()]
     bad = np.array([reason is not None for reason in reasons], dtype=bool)
     rejected = [
-        RejectedOrder(record=raw_orders.iloc[position].to_dict(), error_type=reason[0], error_message=reason[1])
+        RejectedOrder(
+            record=raw_orders.iloc[position].to_dict(), error_type=reason[0], error_message=reason[1]
+        )
         for position, reason in enumerate(reasons)
         if reason is not None
     ]

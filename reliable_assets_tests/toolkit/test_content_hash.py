@@ -15,7 +15,9 @@ def _frame() -> pd.DataFrame:
             "amount": [1.5, None, 0.1],
             "name": ["a", None, "c"],
             "day": [dt.date(2026, 1, 1), dt.date(2026, 1, 2), None],
-            "at": pd.to_datetime(["2026-01-01 10:00:00", None, "2026-01-03 00:00:00.5"], format="ISO8601"),
+            "at": pd.to_datetime(
+                pd.Series(["2026-01-01 10:00:00", None, "2026-01-03 00:00:00.5"]), format="ISO8601"
+            ),
             "flag": [True, False, True],
         }
     )
@@ -41,7 +43,7 @@ def test_hash_changes_when_content_changes() -> None:
     """Invariant: a different value, a swapped pair of values or a renamed column changes the hash."""
     frame = _frame()
     base = frame_content_hash(frame)
-    assert frame_content_hash(frame.assign(amount=[1.5, None, 0.2])) != base
+    assert frame_content_hash(frame.assign(amount=pd.Series([1.5, None, 0.2]))) != base
     assert frame_content_hash(frame.assign(id=[2, 1, 3])) != base
     assert frame_content_hash(frame.rename(columns={"name": "label"})) != base
     assert frame_content_hash(frame.assign(name=["a", "None", "c"])) != base  # null is not "None"

@@ -58,7 +58,9 @@ def test_incompatible_column_type_fails_naming_the_column_and_keeps_old_rows(
         warehouse.replace_partition("s", "t", _frame(DAY1, [1]).assign(value=[1.5]), _day(DAY1))
     assert warehouse.table_content_hash("s", "t") == before
     # Whole floats (a nullable int column as pandas holds it) do fit an integer column.
-    warehouse.replace_partition("s", "t", _frame(DAY1, [1, 2]).assign(value=[2.0, None]), _day(DAY1))
+    warehouse.replace_partition(
+        "s", "t", _frame(DAY1, [1, 2]).assign(value=pd.Series([2.0, None])), _day(DAY1)
+    )
     assert _rows(warehouse, DAY1)["value"].tolist()[0] == 2
 
 
@@ -69,7 +71,7 @@ def test_failure_after_delete_rolls_back_the_delete(warehouse: DuckDBWarehouse) 
     # Date 2026-01-01 as a midnight timestamp fits the DATE column; the value column holds a
     # number too large for BIGINT, which DuckDB only rejects while inserting.
     huge = _frame(DAY1, [1]).assign(value=[2.0**70])
-    with pytest.raises(Exception, match="(?i)out of range|overflow|conversion"):
+    with pytest.raises(Exception, match=r"(?i)out of range|overflow|conversion"):
         warehouse.replace_partition("s", "t", huge, _day(DAY1))
     assert warehouse.table_content_hash("s", "t") == before
 
@@ -94,7 +96,7 @@ def test_partition_values_are_bound_not_executed(warehouse: DuckDBWarehouse) -> 
     """Invariant: partition values with quotes/semicolons are parameters: they match literally and
     never run as SQL."""
     hostile = "x'); DROP TABLE s.t; --"
-    frame = pd.DataFrame({"segment": [hostile, "plain"], "v": [1, 2]})
+    frame = pd.DataFrame({"segment": pd.Series([hostile, "plain"]), "v": [1, 2]})
     warehouse.replace_partition("s", "seg", frame, None)
     warehouse.replace_partition(
         "s", "seg", frame.iloc[:1].assign(v=5), PartitionFilter.value_set("segment", [hostile])
@@ -149,7 +151,7 @@ def test_read_table_hides_audit_columns_and_reports_missing_tables(warehouse: Du
     warehouse.replace_partition("s", "t", _frame(DAY1, [1]).assign(_run_id="r1"), _day(DAY1))
     assert "_run_id" not in warehouse.read_table("s", "t").columns
     assert "_run_id" in warehouse.read_table("s", "t", include_audit=True).columns
-    with pytest.raises(TableNotFoundError, match="s.missing"):
+    with pytest.raises(TableNotFoundError, match=r"s\.missing"):
         warehouse.read_table("s", "missing")
     assert not warehouse.table_exists("s", "missing")
 
@@ -158,6 +160,6 @@ def test_execute_runs_in_its_own_transaction(warehouse: DuckDBWarehouse) -> None
     """Invariant: execute commits a statement; a failing one changes nothing."""
     warehouse.execute("UPDATE s.t SET value = ? WHERE id = ?", [11, 4])
     assert _rows(warehouse, DAY2)["value"].tolist() == [11, 0]
-    with pytest.raises(Exception, match="(?i)conversion|could not convert"):
+    with pytest.raises(Exception, match=r"(?i)conversion|could not convert"):
         warehouse.execute("UPDATE s.t SET value = CAST(? AS BIGINT) WHERE id = 5", ["nope"])
     assert _rows(warehouse, DAY2)["value"].tolist() == [11, 0]

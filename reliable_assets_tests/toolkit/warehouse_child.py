@@ -1,14 +1,13 @@
-"""A warehouse writer run as a separate process by the crash and lock tests.
+"""A warehouse writer that the crash and lock tests run in a separate (forked) process.
 
-``python -m reliable_assets_tests.toolkit.warehouse_child DB MARKER MOMENT ROWS PAUSE`` replaces
-the 2026-01-01 partition of ``s.events`` with ROWS new rows. When the statement named by MOMENT
-runs (``delete``, ``insert``, ``commit``) it writes MARKER and sleeps PAUSE seconds before
-(``commit``, ``insert``) or after (``delete``) that statement, so the parent can ``kill -9`` it at a
-known point inside the transaction, or hold the file lock while another writer waits.
+:func:`write_day` replaces the 2026-01-01 partition of ``s.events`` with ``rows`` new rows. When
+the statement named by ``moment`` runs (``delete``, ``insert``, ``commit``) it writes ``marker``
+and sleeps ``pause`` seconds before (``insert``, ``commit``) or after (``delete``) that statement,
+so the parent can ``kill -9`` it at a known point inside the transaction, or hold the file lock
+while another writer waits.
 """
 
 import datetime as dt
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -65,15 +64,10 @@ class PausingWarehouse(DuckDBWarehouse):
     pause: float
 
     def _open_connection(self) -> duckdb.DuckDBPyConnection:
-        connection = _PausingConnection(super()._open_connection(), Path(self.marker), self.moment, self.pause)
-        return connection  # type: ignore[return-value]
+        inner = super()._open_connection()
+        return _PausingConnection(inner, Path(self.marker), self.moment, self.pause)  # type: ignore[return-value]
 
 
-def main() -> None:
-    database, marker, moment, rows, pause = sys.argv[1:6]
-    warehouse = PausingWarehouse(path=database, marker=marker, moment=moment, pause=float(pause))
-    warehouse.replace_partition(*TABLE, day_frame(int(rows), value=1), day_filter())
-
-
-if __name__ == "__main__":
-    main()
+def write_day(database: str, marker: str, moment: str, rows: int, pause: float) -> None:
+    warehouse = PausingWarehouse(path=database, marker=marker, moment=moment, pause=pause)
+    warehouse.replace_partition(*TABLE, day_frame(rows, value=1), day_filter())
