@@ -39,8 +39,8 @@ def summary_lines(
     letters = dead_letters.read()
     lines.append(f"Dead letters: {len(letters)}")
     if len(letters):
-        for (asset, error_type), count in letters.groupby(["asset_key", "error_type"]).size().items():
-            lines.append(f"  {asset:<24} {error_type:<20} {count}")
+        counts = letters.groupby(["asset_key", "error_type"]).size().reset_index(name="letters")
+        lines.extend(f"  {row.asset_key:<24} {row.error_type:<20} {row.letters}" for row in counts.itertuples())
     evaluations = [e for outcome in outcomes for e in outcome.checks]
     failed = [e for e in evaluations if not e.passed]
     lines.append(f"Asset checks: {len(evaluations)} evaluated, {len(failed)} failed")

@@ -73,7 +73,11 @@ def materialized_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wor
     from reliable_assets_tests import graph_state
 
     folder = tmp_path_factory.mktemp("world") / "data"
-    with pytest.MonkeyPatch.context() as patch, serve_rates_api(port=0) as url, dg.instance_for_test() as inst:
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        serve_rates_api(port=0) as url,
+        dg.instance_for_test() as inst,
+    ):
         patch.setenv("RELIABLE_ASSETS_DATA_DIR", str(folder))
         patch.setenv("RATES_API_URL", url)
         patch.delenv("DAGSTER_DEPLOYMENT", raising=False)

@@ -27,7 +27,9 @@ def lake_hashes() -> dict[str, str]:
         if path.suffix == ".parquet":
             hashes[str(path.relative_to(paths.raw_dir()))] = frame_content_hash(pd.read_parquet(path))
         elif path.suffix == ".json":
-            hashes[str(path.relative_to(paths.raw_dir()))] = json.dumps(json.loads(path.read_text()), sort_keys=True)
+            hashes[str(path.relative_to(paths.raw_dir()))] = json.dumps(
+                json.loads(path.read_text()), sort_keys=True
+            )
     return hashes
 
 

@@ -11,7 +11,9 @@ from reliable_assets_tests.conftest import SIM_DAY_LIST, World
 ALL_ASSETS = [*SNAPSHOT_ASSETS, *DAILY_ASSETS, "ml/segment_models", "ml/model_registry", "ops/sla_report"]
 
 
-def _materializations(instance: dg.DagsterInstance, run_ids: set[str] | None = None) -> dict[tuple[str, str | None], dict[str, str]]:
+def _materializations(
+    instance: dg.DagsterInstance, run_ids: set[str] | None = None
+) -> dict[tuple[str, str | None], dict[str, str]]:
     """Data version and per-partition content hash of the latest materialization of each asset
     partition (only those written by `run_ids`, when given)."""
     found: dict[tuple[str, str | None], dict[str, str]] = {}
@@ -46,13 +48,15 @@ def test_range_run_wrote_every_day(materialized_world: World) -> None:
         days = {value.date().isoformat() for value in wh.read_table(schema, table)[column]}
         assert days == expected, f"{schema}.{table}"
     for asset in ("orders", "events", "fx_rates"):
-        files = sorted(p.stem for p in (materialized_world.data_dir / "lake" / "raw" / asset).glob("*.parquet"))
+        files = sorted(
+            p.stem for p in (materialized_world.data_dir / "lake" / "raw" / asset).glob("*.parquet")
+        )
         assert files == sorted(expected), asset
 
 
 @pytest.mark.parametrize("asset_key", ALL_ASSETS)
 def test_rerunning_one_asset_partition_changes_nothing(asset_key: str, materialized_world: World) -> None:
-    """Guarantee 1 per asset: materializing one partition of it again leaves every table and file as it was."""
+    """Guarantee 1 per asset: re-materializing one of its partitions leaves every table and file as it was."""
     definitions = defs()
     key = dg.AssetKey.from_user_string(asset_key)
     job = definitions.get_repository_def().get_implicit_job_def_for_assets([key])

@@ -1,4 +1,4 @@
-"""Per-segment models (fan-out over date × segment) and the model registry (fan-in per date)."""
+"""Per-segment models (fan-out over date x segment) and the model registry (fan-in per date)."""
 
 from collections.abc import Iterator
 from typing import Any
@@ -10,10 +10,10 @@ from pydantic import Field
 from reliable_assets.ml.segmentation import assign_segment, train_segment_model
 from reliable_assets.partitions import SEGMENTS, daily, daily_by_segment
 from reliable_assets.toolkit.content_hash import frame_content_hash
-from reliable_assets.toolkit.partition_filter import PartitionFilter, ValueSet, TimeRange
-from reliable_assets.toolkit.warehouse import Warehouse
-from reliable_assets.toolkit.versioned_output import versioned_output
 from reliable_assets.toolkit.frame_checks import unique_check
+from reliable_assets.toolkit.partition_filter import PartitionFilter, TimeRange, ValueSet
+from reliable_assets.toolkit.versioned_output import versioned_output
+from reliable_assets.toolkit.warehouse import Warehouse
 
 METRIC_COLUMNS = ["model_date", "segment", "status", "n_samples", "r2", "mae"]
 # Explicit, because a segment without enough data has no r2/mae and None alone types as text.
@@ -38,7 +38,7 @@ METRIC_TYPES = {
 def segment_models(
     context: dg.AssetExecutionContext, features: pd.DataFrame, warehouse: Warehouse
 ) -> dg.Output[dict[str, Any]]:
-    """One small model per (day, segment); the model is a JSON file, its metrics go to `ml.segment_model_metrics`."""
+    """One small model per (day, segment): a JSON model file; metrics in `ml.segment_model_metrics`."""
     keys = daily_by_segment.get_partition_key_from_str(context.partition_key).keys_by_dimension
     model_date, segment = keys["date"], keys["segment"]
     members = features.loc[assign_segment(features) == segment]

@@ -54,7 +54,7 @@ def materializations(instance: dg.DagsterInstance, asset_key: str, since: dateti
 def sla_rows(
     asset_key: str, records: Iterable[Materialization], sla: timedelta, now: datetime
 ) -> pd.DataFrame:
-    """One row per partition of the last REPORT_DAYS days: its deadline, first success and whether it was on time.
+    """One row per partition of the last REPORT_DAYS days: deadline, first success, on time or not.
 
     Only the *first* materialization of a partition decides whether it was on time, so re-running a
     partition later neither repairs nor spoils its record, and the report is stable under re-runs.

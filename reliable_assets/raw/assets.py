@@ -134,7 +134,7 @@ def events(
 )
 def fx_rates(context: dg.AssetExecutionContext, rates_api: RatesApi) -> dg.Output[pd.DataFrame]:
     """Units of each currency per US dollar, per day, from the rates API."""
-    rows = []
+    rows: list[dict[str, object]] = []
     for day in partition_days(context):
         # Retrying a 401/403, a bad request or a nonsensical payload cannot help.
         with fail_permanently_on(PermanentHTTPError, RatesApiPayloadError):
@@ -158,6 +158,7 @@ def customers(context: dg.AssetExecutionContext, source_db: SourceDatabase) -> d
     """A full snapshot of the source `customers` table (the warehouse diffs snapshots)."""
     with fail_permanently_on(SourceDatabaseMissingError):
         snapshot = source_db.query(
-            "SELECT customer_id, name, email, country, signup_date, updated_at FROM customers ORDER BY customer_id"
+            "SELECT customer_id, name, email, country, signup_date, updated_at"
+            " FROM customers ORDER BY customer_id"
         )
     return versioned_output(context, snapshot)

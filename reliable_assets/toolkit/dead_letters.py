@@ -75,7 +75,7 @@ class DeadLetterQueue(dg.ConfigurableResource):
                     now,
                 ]
         frame = pd.DataFrame(list(rows.values()), columns=COLUMNS).astype(
-            {column: "string" for column in COLUMNS[:-1]} | {"_created_at": "datetime64[ns]"}
+            dict.fromkeys(COLUMNS[:-1], "string") | {"_created_at": "datetime64[ns]"}
         )
         self.warehouse.replace_partition(
             SCHEMA,

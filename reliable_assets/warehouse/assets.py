@@ -1,5 +1,6 @@
 """The warehouse layer: typed, cleaned tables in the `warehouse` schema."""
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 import dagster as dg
@@ -19,7 +20,9 @@ from reliable_assets.warehouse.features import daily_revenue as revenue_by_count
 from reliable_assets.warehouse.features import user_features as features_as_of
 from reliable_assets.warehouse.orders import RejectedOrder, clean_orders
 
-WAREHOUSE = {"group_name": "warehouse", "io_manager_key": "warehouse_io_manager", "kinds": {"pandas", "sql"}}
+WAREHOUSE_IO = "warehouse_io_manager"
+KINDS = {"pandas", "sql"}
+AssetEvents = Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult]
 FOLLOW_UPSTREAM = dg.AutomationCondition.eager()
 
 
@@ -53,9 +56,13 @@ def _check_bad_record_rate(bad: int, total: int, limit: float, what: str) -> Non
     check_specs=[
         dg.AssetCheckSpec("customer_id_unique", asset=["warehouse", "dim_customers"], blocking=True)
     ],
-    **WAREHOUSE,
+    group_name="warehouse",
+    io_manager_key=WAREHOUSE_IO,
+    kinds=KINDS,
 )
-def dim_customers(context: dg.AssetExecutionContext, snapshot: pd.DataFrame, warehouse: Warehouse):  # type: ignore[no-untyped-def]
+def dim_customers(
+    context: dg.AssetExecutionContext, snapshot: pd.DataFrame, warehouse: Warehouse
+) -> AssetEvents:
     """Current customers; inserts, updates and deletes found by row hash (`is_deleted`, `valid_from`)."""
     previous = (
         warehouse.read_table("warehouse", "dim_customers")
@@ -87,16 +94,18 @@ def dim_customers(context: dg.AssetExecutionContext, snapshot: pd.DataFrame, war
         dg.AssetCheckSpec("order_id_unique", asset=["warehouse", "fact_orders"], blocking=True),
         dg.AssetCheckSpec("amount_usd_not_null", asset=["warehouse", "fact_orders"], blocking=True),
     ],
-    **WAREHOUSE,
+    group_name="warehouse",
+    io_manager_key=WAREHOUSE_IO,
+    kinds=KINDS,
 )
-def fact_orders(  # type: ignore[no-untyped-def]
+def fact_orders(
     context: dg.AssetExecutionContext,
     config: BadRecordConfig,
     raw_orders: pd.DataFrame,
     fx_rates: pd.DataFrame,
     customers: pd.DataFrame,
     dead_letters: DeadLetterQueue,
-):
+) -> AssetEvents:
     """Cleaned, typed order versions in USD, upserted on `order_id`; refused rows become dead letters."""
     fact, rejected = clean_orders(raw_orders, fx_rates, set(customers["customer_id"].astype(int)))
     _check_bad_record_rate(len(rejected), len(raw_orders), config.max_bad_record_rate, "order versions")
@@ -126,9 +135,11 @@ def _order_dead_letter(rejected: RejectedOrder) -> DeadLetter:
     metadata={"partition_expr": "event_date"},
     automation_condition=FOLLOW_UPSTREAM,
     check_specs=[dg.AssetCheckSpec("event_id_unique", asset=["warehouse", "daily_events"], blocking=True)],
-    **WAREHOUSE,
+    group_name="warehouse",
+    io_manager_key=WAREHOUSE_IO,
+    kinds=KINDS,
 )
-def daily_events(context: dg.AssetExecutionContext, raw_events: pd.DataFrame):  # type: ignore[no-untyped-def]
+def daily_events(context: dg.AssetExecutionContext, raw_events: pd.DataFrame) -> AssetEvents:
     """Cleaned clickstream events, one partition per `event_date`."""
     cleaned = clean_events(raw_events)
     yield versioned_output(context, cleaned)
@@ -162,11 +173,13 @@ def _orders_before(warehouse: Warehouse, end: pd.Timestamp) -> pd.DataFrame:
     check_specs=[
         dg.AssetCheckSpec("user_day_unique", asset=["warehouse", "user_features"], blocking=True),
     ],
-    **WAREHOUSE,
+    group_name="warehouse",
+    io_manager_key=WAREHOUSE_IO,
+    kinds=KINDS,
 )
-def user_features(  # type: ignore[no-untyped-def]
+def user_features(
     context: dg.AssetExecutionContext, events: pd.DataFrame, customers: pd.DataFrame, warehouse: Warehouse
-):
+) -> AssetEvents:
     """Per-user activity and order history as of each day, upserted on (`user_id`, `feature_date`)."""
     days = partition_days(context)
     orders = _orders_before(warehouse, pd.Timestamp(days[-1] + timedelta(days=1)))
@@ -187,11 +200,13 @@ def user_features(  # type: ignore[no-untyped-def]
         dg.AssetCheckSpec("revenue_non_negative", asset=["warehouse", "daily_revenue"], blocking=True),
         dg.AssetCheckSpec("day_country_unique", asset=["warehouse", "daily_revenue"], blocking=True),
     ],
-    **WAREHOUSE,
+    group_name="warehouse",
+    io_manager_key=WAREHOUSE_IO,
+    kinds=KINDS,
 )
-def daily_revenue(  # type: ignore[no-untyped-def]
+def daily_revenue(
     context: dg.AssetExecutionContext, customers: pd.DataFrame, warehouse: Warehouse
-):
+) -> AssetEvents:
     """Revenue per order day and country in USD: the consumer-facing table with the strictest SLA."""
     window = context.partition_time_window
     orders = warehouse.read_table(

@@ -65,7 +65,9 @@ def clean_orders(
     bad = np.array([reason is not None for reason in reasons], dtype=bool)
     rejected = [
         RejectedOrder(
-            record=raw_orders.iloc[position].to_dict(), error_type=reason[0], error_message=reason[1]
+            record={str(k): v for k, v in raw_orders.iloc[position].items()},
+            error_type=reason[0],
+            error_message=reason[1],
         )
         for position, reason in enumerate(reasons)
         if reason is not None
