@@ -36,7 +36,7 @@ class RunOutcome:
     checks: list[dg.AssetCheckEvaluation]
 
 
-def _execute(
+def execute_assets(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
     keys: Sequence[str],
@@ -79,7 +79,7 @@ def materialize_graph(
     ]
     outcomes = []
     for keys, label, tags, partition_key in plan:
-        outcome = _execute(defs, instance, keys, label, tags, partition_key)
+        outcome = execute_assets(defs, instance, keys, label, tags, partition_key)
         outcomes.append(outcome)
         if not outcome.success:
             break

@@ -8,7 +8,7 @@ import pandas as pd
 from pydantic import Field
 
 from reliable_assets.ml.segmentation import assign_segment, train_segment_model
-from reliable_assets.partitions import SEGMENTS, daily, daily_by_segment
+from reliable_assets.partitions import SEGMENTS, chunked_backfill, daily, daily_by_segment
 from reliable_assets.toolkit.content_hash import frame_content_hash
 from reliable_assets.toolkit.frame_checks import unique_check
 from reliable_assets.toolkit.partition_filter import PartitionFilter, TimeRange, ValueSet
@@ -81,6 +81,7 @@ class PromotionConfig(dg.Config):
     io_manager_key="warehouse_io_manager",
     ins={"models": dg.AssetIn(key=["ml", "segment_models"])},
     partitions_def=daily,
+    backfill_policy=chunked_backfill,
     metadata={
         "write_mode": "upsert",
         "primary_key": ["segment", "model_date"],

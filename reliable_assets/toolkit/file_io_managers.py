@@ -1,12 +1,15 @@
-"""IO managers that keep one file per partition in a :class:`LocalFileStore` (layout: file_layout.py).
+"""IO managers that keep one file per partition in a :class:`FileStore` (layout: file_layout.py).
 
-Each file is replaced atomically. A single-run range writes one file per partition of the range;
+The format (Parquet, JSON) and the store (local folder here, S3 in ``s3_io_managers.py``) are
+independent: each concrete IO manager combines one format mixin with one store. Each file is
+replaced atomically, and its SHA-256 is recorded as ``file_sha256`` output metadata. A single-run range writes one file per partition of the range;
 loading several partitions concatenates them in key order. A missing partition is an error unless
 the input opts in with ``dg.AssetIn(metadata={"allow_missing_partitions": True})``.
 """
 
 # No `from __future__ import annotations`: Dagster/pydantic must see real types on config classes
 # (a string `dg.ResourceDependency[...]` annotation fails validation).
+import hashlib
 import io
 import json
 from abc import abstractmethod
@@ -17,7 +20,7 @@ import dagster as dg
 import pandas as pd
 
 from reliable_assets.toolkit.file_layout import asset_file_relpath
-from reliable_assets.toolkit.files import LocalFileStore
+from reliable_assets.toolkit.files import FileStore, LocalFileStore
 from reliable_assets.toolkit.io_context import asset_label, context_partitions, metadata_value
 from reliable_assets.toolkit.partition_selection import (
     RowsOutsidePartitionError,
@@ -33,10 +36,9 @@ class MissingPartitionError(FileNotFoundError):
     """An input partition (or unpartitioned asset) whose file has never been written."""
 
 
-class _FileIOManager(dg.ConfigurableIOManager):
-    """Path logic, atomic writes and missing-partition handling shared by the file formats."""
+class FileIOManager(dg.ConfigurableIOManager):
+    """Path logic, atomic writes and missing-partition handling shared by formats and stores."""
 
-    base_dir: str
     extension: ClassVar[str]
 
     @abstractmethod
@@ -49,13 +51,15 @@ class _FileIOManager(dg.ConfigurableIOManager):
     def _combine(self, loaded: list[tuple[str | None, bytes]], requested: list[str] | None) -> Any:
         """Turn the files read for an input (``requested``: its partition keys) into its value."""
 
-    def _store(self) -> LocalFileStore:
-        return LocalFileStore(self.base_dir)
+    @abstractmethod
+    def _store(self) -> FileStore:
+        """Where the files live."""
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         partitions = context_partitions(context)
         store = self._store()
         uris: list[str] = []
+        hashes: dict[str, str] = {}
         totals: dict[str, int] = {}
         for key, content, file_metadata in self._files_for_output(
             context, obj, partitions.keys if partitions else None
@@ -65,9 +69,15 @@ class _FileIOManager(dg.ConfigurableIOManager):
             )
             store.write_bytes(relpath, content)
             uris.append(store.uri(relpath))
+            hashes[key or ""] = hashlib.sha256(content).hexdigest()
             for name, value in file_metadata.items():
                 totals[name] = totals.get(name, 0) + value
-        metadata: dict[str, Any] = {"path": uris[0] if len(uris) == 1 else dg.MetadataValue.json(uris)}
+        single = len(uris) == 1
+        metadata: dict[str, Any] = {
+            "path": uris[0] if single else dg.MetadataValue.json(uris),
+            # What was published, byte for byte (the data version is the asset's content hash).
+            "file_sha256": next(iter(hashes.values())) if single else dg.MetadataValue.json(hashes),
+        }
         context.add_output_metadata({**metadata, "files": len(uris), **totals})
 
     def load_input(self, context: dg.InputContext) -> Any:
@@ -90,7 +100,14 @@ class _FileIOManager(dg.ConfigurableIOManager):
         return self._combine(loaded, partitions.keys if partitions else None)
 
 
-class ParquetIOManager(_FileIOManager):
+class _LocalFileIOManager(FileIOManager):
+    base_dir: str
+
+    def _store(self) -> FileStore:
+        return LocalFileStore(self.base_dir)
+
+
+class ParquetFormat:
     """pandas frames as Parquet files; a range run is split by the ``partition_expr`` column."""
 
     extension: ClassVar[str] = "parquet"
@@ -130,7 +147,7 @@ class ParquetIOManager(_FileIOManager):
         return pd.concat(frames, ignore_index=True)
 
 
-class JsonIOManager(_FileIOManager):
+class JsonFormat:
     """JSON-serialisable dicts (small model files, manifests).
 
     A range output must be ``{partition_key: document}`` covering the range; an input of several
@@ -162,6 +179,14 @@ class JsonIOManager(_FileIOManager):
             # One document (None if its partition was missing and the input allows that).
             return next(iter(documents.values()), None)
         return documents
+
+
+class ParquetIOManager(ParquetFormat, _LocalFileIOManager):
+    """Parquet files under ``base_dir`` (temporary file, then rename)."""
+
+
+class JsonIOManager(JsonFormat, _LocalFileIOManager):
+    """JSON files under ``base_dir`` (temporary file, then rename)."""
 
 
 def _to_parquet(frame: pd.DataFrame) -> bytes:

@@ -34,7 +34,8 @@ class LandingZone(dg.ConfigurableResource, abc.ABC):
         """The whole content of one file."""
 
 
-def _checked_key(key: str) -> PurePosixPath:
+def checked_key(key: str) -> PurePosixPath:
+    """`key` as a relative path, refusing absolute keys and `..` (a key must stay inside the zone)."""
     path = PurePosixPath(key)
     if path.is_absolute() or ".." in path.parts:
         raise ValueError(f"Landing key {key!r} must be relative and must not contain '..'.")
@@ -47,7 +48,7 @@ class LocalLandingZone(LandingZone):
     root: str = Field(description="Folder that holds the landed files.")
 
     def list_files(self, prefix: str) -> list[LandingFile]:
-        base = Path(self.root) / _checked_key(prefix)
+        base = Path(self.root) / checked_key(prefix)
         if not base.exists():
             return []
         files = []
@@ -64,4 +65,4 @@ class LocalLandingZone(LandingZone):
         return files
 
     def read_bytes(self, key: str) -> bytes:
-        return (Path(self.root) / _checked_key(key)).read_bytes()
+        return (Path(self.root) / checked_key(key)).read_bytes()
