@@ -52,17 +52,21 @@ def test_local_binds_exactly_the_contract_resource_keys(monkeypatch: pytest.Monk
 
 
 @pytest.mark.parametrize("value", ["production", "LOCAL", "dev"])
-def test_unknown_deployment_fails_at_load_with_a_clear_message(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_deployment_fails_at_load_with_a_clear_message(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A typo in DAGSTER_DEPLOYMENT must fail loudly, not fall back to some default."""
     monkeypatch.setenv("DAGSTER_DEPLOYMENT", value)
-    with pytest.raises(settings.UnknownDeploymentError, match=r"DAGSTER_DEPLOYMENT=.*use one of \['local', 'prod'\]"):
+    with pytest.raises(
+        settings.UnknownDeploymentError, match=r"DAGSTER_DEPLOYMENT=.*use one of \['local', 'prod'\]"
+    ):
         defs()
 
 
 def test_every_daily_asset_chunks_backfills_and_warehouse_writes_declare_a_mode(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Backfills run in bounded chunks; every partitioned warehouse table says which column is its partition."""
+    """Backfills run in bounded chunks; every partitioned table names its partition column."""
     monkeypatch.delenv("DAGSTER_DEPLOYMENT", raising=False)
     graph = defs().resolve_asset_graph()
     for assets_def in graph.assets_defs:
@@ -73,5 +77,6 @@ def test_every_daily_asset_chunks_backfills_and_warehouse_writes_declare_a_mode(
             ):
                 continue
             policy = assets_def.backfill_policy
-            assert policy is not None and policy.max_partitions_per_run == 7, name
+            assert policy is not None, name
+            assert policy.max_partitions_per_run == 7, name
             assert "partition_expr" in assets_def.metadata_by_key[key], name

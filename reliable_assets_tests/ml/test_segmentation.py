@@ -23,16 +23,22 @@ def test_segments_follow_their_rules_in_priority_order() -> None:
 def test_model_fits_a_linear_relation_and_is_deterministic() -> None:
     """Least squares recovers checkouts = 0.5 * add_to_cart; same rows, same model dict."""
     generator = np.random.default_rng(3)
-    rows = pd.DataFrame(generator.integers(0, 20, size=(30, 4)), columns=["events", "page_views", "searches", "add_to_cart"])
+    rows = pd.DataFrame(
+        generator.integers(0, 20, size=(30, 4)), columns=["events", "page_views", "searches", "add_to_cart"]
+    )
     rows["checkouts"] = rows["add_to_cart"] * 0.5
     model = train_segment_model(rows, "mid_value", "2024-01-01")
-    assert model["status"] == "trained" and model["r2"] == 1.0
+    assert model["status"] == "trained"
+    assert model["r2"] == 1.0
     assert abs(model["coefficients"]["add_to_cart"] - 0.5) < 1e-6
     assert train_segment_model(rows, "mid_value", "2024-01-01") == model
 
 
 def test_too_few_samples_is_reported_not_fitted() -> None:
     """A segment with fewer than 5 users gets no model, and says why."""
-    rows = pd.DataFrame({"events": [1], "page_views": [1], "searches": [0], "add_to_cart": [1], "checkouts": [1]})
+    rows = pd.DataFrame(
+        {"events": [1], "page_views": [1], "searches": [0], "add_to_cart": [1], "checkouts": [1]}
+    )
     model = train_segment_model(rows, "churned", "2024-01-01")
-    assert model["status"] == "insufficient_data" and model["coefficients"] is None
+    assert model["status"] == "insufficient_data"
+    assert model["coefficients"] is None

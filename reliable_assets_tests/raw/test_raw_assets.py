@@ -14,7 +14,9 @@ from reliable_assets_tests.conftest import SIM_DAY_LIST, small_simulation
 DAY = SIM_DAY_LIST[0].isoformat()
 
 
-def _events_of(instance: dg.DagsterInstance, run_id: str, kind: dg.DagsterEventType) -> list[dg.EventLogRecord]:
+def _events_of(
+    instance: dg.DagsterInstance, run_id: str, kind: dg.DagsterEventType
+) -> list[dg.EventLogRecord]:
     return list(instance.get_records_for_run(run_id, of_type=kind).records)
 
 
@@ -22,7 +24,8 @@ def test_fx_rates_ride_out_a_flaky_api(
     data_dir: Path, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Guarantee 5: with half the answers 503, the client's bounded backoff still gets the day's rates."""
-    with RatesAPIServer(0, Faults(fail_rate=0.5, seed=4)  # seed 4: the first answer is a 503) as server:
+    # Seed 4: the first answer is a 503.
+    with RatesAPIServer(0, Faults(fail_rate=0.5, seed=4)) as server:
         monkeypatch.setenv("RATES_API_URL", server.url)
         outcome = execute_assets(defs(), instance, ["raw/fx_rates"], "fx", partition_key=DAY)
         assert outcome.success
@@ -43,7 +46,8 @@ def test_a_rejected_token_fails_at_once_and_says_what_to_fix(
     failures = _events_of(instance, outcome.run_id, dg.DagsterEventType.STEP_FAILURE)
     assert len(failures) == 1
     message = str(failures[0].event_log_entry.dagster_event)
-    assert "RATES_API_TOKEN" in message and "wrong-token" not in message
+    assert "RATES_API_TOKEN" in message
+    assert "wrong-token" not in message
     assert not _events_of(instance, outcome.run_id, dg.DagsterEventType.STEP_UP_FOR_RETRY)
 
 

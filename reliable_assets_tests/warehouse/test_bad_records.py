@@ -4,11 +4,18 @@ import json
 from pathlib import Path
 
 import dagster as dg
+
+from reliable_assets import paths
 from reliable_assets.definitions import defs
-from reliable_assets.graph_runs import DAILY_ASSETS, RANGE_END_TAG, RANGE_START_TAG, SNAPSHOT_ASSETS, execute_assets
+from reliable_assets.graph_runs import (
+    DAILY_ASSETS,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    SNAPSHOT_ASSETS,
+    execute_assets,
+)
 from reliable_assets.simulator.run import simulate
 from reliable_assets.toolkit.duckdb_warehouse import DuckDBWarehouse
-from reliable_assets import paths
 from reliable_assets_tests.conftest import SIM_DAY_LIST, small_simulation
 
 DAY_RANGE = {RANGE_START_TAG: SIM_DAY_LIST[0].isoformat(), RANGE_END_TAG: SIM_DAY_LIST[-1].isoformat()}
@@ -27,16 +34,24 @@ def test_every_injected_bad_record_is_dead_lettered_with_its_type(
     injected is in ops.dead_letters with the right error type; nothing else is refused."""
     summary = simulate(small_simulation(bad_rate=0.02))
     bad = summary.manifest["bad_records"]
-    assert isinstance(bad, dict) and bad["orders"] and bad["events"]["malformed_lines"]
+    assert isinstance(bad, dict)
+    assert bad["orders"]
+    assert bad["events"]["malformed_lines"]
     assert _run_daily(instance)
 
     letters = DuckDBWarehouse(path=str(paths.warehouse_path())).read_table("ops", "dead_letters")
     orders = letters.loc[letters["asset_key"] == "warehouse/fact_orders"]
-    refused = {json.loads(record)["order_id"]: kind for record, kind in zip(orders["record"], orders["error_type"])}
+    refused = {
+        json.loads(record)["order_id"]: kind
+        for record, kind in zip(orders["record"], orders["error_type"], strict=True)
+    }
     assert refused == bad["orders"]
     events = letters.loc[letters["asset_key"] == "raw/events"]
     lines = {(json.loads(r)["source"], json.loads(r)["line_number"]) for r in events["record"]}
-    expected = {(f"events/{path.split('events/', 1)[-1]}", number) for path, number in bad["events"]["malformed_lines"]}
+    expected = {
+        (f"events/{path.split('events/', 1)[-1]}", number)
+        for path, number in bad["events"]["malformed_lines"]
+    }
     assert lines == expected
     assert set(events["error_type"]) == {"malformed_json"}
     assert set(letters["status"]) == {"pending"}
@@ -50,7 +65,7 @@ def test_every_injected_bad_record_is_dead_lettered_with_its_type(
 def test_a_batch_over_the_bad_record_limit_fails_without_retry_and_writes_nothing(
     data_dir: Path, rates_api: str, instance: dg.DagsterInstance
 ) -> None:
-    """--bad-rate 0.3 is past the 5 % limit: fact_orders fails once (no retry) and its table stays as it was."""
+    """--bad-rate 0.3 is past the 5 % limit: fact_orders fails once (no retry), its table as it was."""
     simulate(small_simulation(bad_rate=0.3))
     assert not _run_daily(instance)
     warehouse = DuckDBWarehouse(path=str(paths.warehouse_path()))
@@ -58,11 +73,13 @@ def test_a_batch_over_the_bad_record_limit_fails_without_retry_and_writes_nothin
     run_id = instance.get_runs(limit=1)[0].run_id
     failures = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records
     assert len(failures) == 1
-    assert "above the 5% limit" in str(failures[0].event_log_entry.dagster_event.event_specific_data)
+    assert "above the 5% limit" in str(failures[0].event_log_entry.dagster_event)
     assert not instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY).records
 
 
-def test_clean_data_leaves_no_dead_letters(data_dir: Path, rates_api: str, instance: dg.DagsterInstance) -> None:
+def test_clean_data_leaves_no_dead_letters(
+    data_dir: Path, rates_api: str, instance: dg.DagsterInstance
+) -> None:
     """Clean simulated data: nothing is refused, so nothing is dead-lettered."""
     simulate(small_simulation())
     assert _run_daily(instance)

@@ -8,8 +8,14 @@ from reliable_assets.warehouse.customers import diff_customer_snapshot
 def _snapshot(rows: list[tuple[int, str, str, str]]) -> pd.DataFrame:
     return pd.DataFrame(
         [
-            {"customer_id": cid, "name": name, "email": f"{name}@x.test", "country": country,
-             "signup_date": "2024-01-01", "updated_at": updated}
+            {
+                "customer_id": cid,
+                "name": name,
+                "email": f"{name}@x.test",
+                "country": country,
+                "signup_date": "2024-01-01",
+                "updated_at": updated,
+            }
             for cid, name, country, updated in rows
         ]
     )
@@ -24,22 +30,34 @@ def test_first_snapshot_inserts_everyone() -> None:
 
 
 def test_insert_update_delete_and_unchanged_are_told_apart() -> None:
-    """Row hashes detect changes; a vanished customer stays, flagged deleted; unchanged rows keep valid_from."""
+    """Row hashes find changes; a vanished customer stays, flagged deleted; unchanged rows keep valid_from."""
     before, _ = diff_customer_snapshot(
         None,
-        _snapshot([(1, "ann", "US", "2024-01-02 10:00:00"), (2, "bob", "DE", "2024-01-02 11:00:00"),
-                   (3, "cy", "FR", "2024-01-02 12:00:00")]),
+        _snapshot(
+            [
+                (1, "ann", "US", "2024-01-02 10:00:00"),
+                (2, "bob", "DE", "2024-01-02 11:00:00"),
+                (3, "cy", "FR", "2024-01-02 12:00:00"),
+            ]
+        ),
     )
     after, counts = diff_customer_snapshot(
         before,
-        _snapshot([(1, "ann", "US", "2024-01-05 09:00:00"), (2, "bob", "GB", "2024-01-05 09:30:00"),
-                   (4, "di", "JP", "2024-01-05 10:00:00")]),
+        _snapshot(
+            [
+                (1, "ann", "US", "2024-01-05 09:00:00"),
+                (2, "bob", "GB", "2024-01-05 09:30:00"),
+                (4, "di", "JP", "2024-01-05 10:00:00"),
+            ]
+        ),
     )
     assert counts == {"inserted": 1, "updated": 1, "deleted": 1, "unchanged": 1}
     rows = after.set_index("customer_id")
     assert rows.loc[1, "valid_from"] == pd.Timestamp("2024-01-02 10:00:00")  # unchanged: old valid_from
-    assert rows.loc[2, "country"] == "GB" and rows.loc[2, "valid_from"] == pd.Timestamp("2024-01-05 09:30:00")
-    assert bool(rows.loc[3, "is_deleted"]) and not bool(rows.loc[4, "is_deleted"])
+    assert rows.loc[2, "country"] == "GB"
+    assert rows.loc[2, "valid_from"] == pd.Timestamp("2024-01-05 09:30:00")
+    assert bool(rows.loc[3, "is_deleted"])
+    assert not bool(rows.loc[4, "is_deleted"])
 
 
 def test_diffing_the_same_snapshot_again_changes_nothing() -> None:

@@ -31,10 +31,20 @@ def test_revenue_counts_only_billable_orders_per_day_and_country() -> None:
     """Cancelled and deleted orders are not revenue; the rest sums per (day, country)."""
     revenue = daily_revenue(ORDERS, CUSTOMERS)
     assert revenue.to_dict("records") == [
-        {"revenue_date": pd.Timestamp("2024-01-09"), "country": "US", "orders": 1, "revenue_usd": 10.0,
-         "avg_order_value_usd": 10.0},
-        {"revenue_date": pd.Timestamp("2024-01-10"), "country": "DE", "orders": 1, "revenue_usd": 5.5,
-         "avg_order_value_usd": 5.5},
+        {
+            "revenue_date": pd.Timestamp("2024-01-09"),
+            "country": "US",
+            "orders": 1,
+            "revenue_usd": 10.0,
+            "avg_order_value_usd": 10.0,
+        },
+        {
+            "revenue_date": pd.Timestamp("2024-01-10"),
+            "country": "DE",
+            "orders": 1,
+            "revenue_usd": 5.5,
+            "avg_order_value_usd": 5.5,
+        },
     ]
 
 
@@ -51,9 +61,13 @@ def test_features_cover_signed_up_users_with_activity_and_history() -> None:
     )
     features = user_features(date(2024, 1, 10), events, CUSTOMERS, ORDERS).set_index("user_id")
     assert list(features.index) == [1, 2]  # customer 3 signs up later
-    assert features.loc[1, "events"] == 2 and features.loc[1, "checkouts"] == 1 and features.loc[1, "sessions"] == 1
+    assert features.loc[1, "events"] == 2
+    assert features.loc[1, "checkouts"] == 1
+    assert features.loc[1, "sessions"] == 1
     assert features.loc[2, "events"] == 0  # yesterday's event does not count today
-    assert features.loc[1, "orders_to_date"] == 1 and features.loc[1, "revenue_to_date_usd"] == 10.0
+    assert features.loc[1, "orders_to_date"] == 1
+    assert features.loc[1, "revenue_to_date_usd"] == 10.0
     assert features.loc[1, "days_since_last_order"] == 1
     assert features.loc[2, "days_since_last_order"] == 0
-    assert features.loc[2, "orders_to_date"] == 1 and features.loc[2, "days_since_signup"] == 5
+    assert features.loc[2, "orders_to_date"] == 1
+    assert features.loc[2, "days_since_signup"] == 5
