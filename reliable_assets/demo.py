@@ -6,12 +6,12 @@ opened afterwards with `make dev` shows every run, materialization and check of 
 
 import os
 import sys
+import warnings
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
 from reliable_assets import paths
-from reliable_assets.definitions import defs as load_definitions
 from reliable_assets.graph_runs import RunOutcome, materialize_graph
 from reliable_assets.simulator.config import SimulationConfig
 from reliable_assets.simulator.rates_api import serve_rates_api
@@ -35,12 +35,15 @@ def summary_lines(
     lines = ["", "Warehouse tables (rows, content hash without audit columns):"]
     for schema, table in warehouse.list_tables():
         rows = len(warehouse.read_table(schema, table))
-        lines.append(f"  {schema}.{table:<24} {rows:>7}  {warehouse.table_content_hash(schema, table)[:16]}")
+        name = f"{schema}.{table}"
+        lines.append(f"  {name:<32} {rows:>7}  {warehouse.table_content_hash(schema, table)[:16]}")
     letters = dead_letters.read()
     lines.append(f"Dead letters: {len(letters)}")
     if len(letters):
         counts = letters.groupby(["asset_key", "error_type"]).size().reset_index(name="letters")
-        lines.extend(f"  {row.asset_key:<24} {row.error_type:<20} {row.letters}" for row in counts.itertuples())
+        lines.extend(
+            f"  {row.asset_key:<24} {row.error_type:<20} {row.letters}" for row in counts.itertuples()
+        )
     evaluations = [e for outcome in outcomes for e in outcome.checks]
     failed = [e for e in evaluations if not e.passed]
     lines.append(f"Asset checks: {len(evaluations)} evaluated, {len(failed)} failed")
@@ -52,6 +55,11 @@ def summary_lines(
 
 
 def main() -> int:
+    # Preview/beta notices about Dagster's own APIs are for the project's developers, not the demo.
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+    from reliable_assets.definitions import defs as load_definitions  # noqa: PLC0415 (after the filters)
+
     days = last_complete_days(DEMO_DAYS)
     print(f"Simulating {days[0]} .. {days[-1]} into {paths.data_dir()}")
     for line in simulate(SimulationConfig(start=days[0], days=len(days))).lines():
@@ -60,10 +68,14 @@ def main() -> int:
         os.environ["RATES_API_URL"] = rates_url
         definitions = load_definitions()
         with dg.DagsterInstance.get() as instance:
-            outcomes = materialize_graph(definitions, instance, days)
+            outcomes = materialize_graph(definitions, instance, days, log_level="WARNING")
     print("\nRuns:")
+    models = [o for o in outcomes if o.label.startswith("segment model")]
     for outcome in outcomes:
+        if outcome in models and outcome.success:
+            continue
         print(f"  {'ok    ' if outcome.success else 'FAILED'} {outcome.label:<44} {outcome.run_id}")
+    print(f"  segment models: {sum(o.success for o in models)} of {len(models)} (day x segment) runs ok")
     resources = definitions.resources or {}
     for line in summary_lines(outcomes, resources["warehouse"], resources["dead_letters"]):
         print(line)

@@ -43,6 +43,7 @@ def execute_assets(
     label: str,
     tags: dict[str, str] | None = None,
     partition_key: str | None = None,
+    log_level: str = "DEBUG",
 ) -> RunOutcome:
     asset_keys = [dg.AssetKey.from_user_string(key) for key in keys]
     job = defs.get_repository_def().get_implicit_job_def_for_assets(asset_keys)
@@ -54,12 +55,13 @@ def execute_assets(
         tags=tags,
         partition_key=partition_key,
         raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )
     return RunOutcome(label, result.run_id, result.success, list(result.get_asset_check_evaluations()))
 
 
 def materialize_graph(
-    defs: dg.Definitions, instance: dg.DagsterInstance, days: Sequence[date]
+    defs: dg.Definitions, instance: dg.DagsterInstance, days: Sequence[date], log_level: str = "DEBUG"
 ) -> list[RunOutcome]:
     """Run every asset for `days` (consecutive); stops at the first failed run and returns what ran."""
     first, last = days[0].isoformat(), days[-1].isoformat()
@@ -79,7 +81,7 @@ def materialize_graph(
     ]
     outcomes = []
     for keys, label, tags, partition_key in plan:
-        outcome = execute_assets(defs, instance, keys, label, tags, partition_key)
+        outcome = execute_assets(defs, instance, keys, label, tags, partition_key, log_level)
         outcomes.append(outcome)
         if not outcome.success:
             break

@@ -47,7 +47,7 @@ def diff_customer_snapshot(
     gone = before.index.difference(now.index)
     newly_deleted = gone[~before.loc[gone, "is_deleted"].astype(bool).to_numpy()]
     deleted_rows = before.loc[gone].assign(is_deleted=True)
-    merged = pd.concat([now, deleted_rows[now.columns]]).reset_index()
+    merged = (pd.concat([now, deleted_rows[now.columns]]) if len(deleted_rows) else now).reset_index()
     merged = merged.astype({"customer_id": "int64", "is_deleted": bool})
     counts = {
         "inserted": len(now.index.difference(before.index)),
