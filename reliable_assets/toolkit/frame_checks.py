@@ -5,6 +5,7 @@ few failing samples in its metadata, so the UI shows what was wrong, not just th
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -62,3 +63,15 @@ def range_check(
     """Rows whose `column` is below `minimum` fail."""
     failing = frame.loc[frame[column] < minimum]
     return _result(check_name, failing, len(frame), severity, f"{column} >= {minimum}")
+
+
+def referential_check(
+    frame: pd.DataFrame,
+    column: str,
+    known: set[Any],
+    check_name: str,
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+) -> dg.AssetCheckResult:
+    """Rows whose `column` value is not among the `known` keys of the referenced table fail."""
+    failing = frame.loc[~frame[column].isin(known)]
+    return _result(check_name, failing, len(frame), severity, f"{column} references a known key")

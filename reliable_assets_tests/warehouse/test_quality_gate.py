@@ -1,0 +1,72 @@
+"""Write-audit-publish: a partition failing a blocking check is never published."""
+
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from reliable_assets import paths
+from reliable_assets.definitions import defs
+from reliable_assets.graph_runs import (
+    DAILY_ASSETS,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    SNAPSHOT_ASSETS,
+    execute_assets,
+)
+from reliable_assets.simulator.run import simulate
+from reliable_assets.toolkit.duckdb_warehouse import DuckDBWarehouse
+from reliable_assets.toolkit.partition_filter import PartitionFilter
+from reliable_assets_tests.conftest import SIM_DAY_LIST, small_simulation
+
+
+def test_blocking_failure_keeps_the_published_partition_and_stops_downstream(
+    data_dir: Path, rates_api: str, instance: dg.DagsterInstance
+) -> None:
+    """A raw partition with an invalid user_id: daily_events' contract fails, the published partition
+    keeps its previous rows, user_features does not run, and the candidate rows sit in quarantine."""
+    simulate(small_simulation())
+    definitions = defs()
+    day_range = {RANGE_START_TAG: SIM_DAY_LIST[0].isoformat(), RANGE_END_TAG: SIM_DAY_LIST[-1].isoformat()}
+    assert execute_assets(definitions, instance, SNAPSHOT_ASSETS, "snapshot").success
+    assert execute_assets(definitions, instance, DAILY_ASSETS, "daily", day_range).success
+
+    day = SIM_DAY_LIST[1]
+    warehouse = DuckDBWarehouse(path=str(paths.warehouse_path()))
+    window = PartitionFilter.time_range(
+        "event_date", pd.Timestamp(day), pd.Timestamp(day) + pd.Timedelta(days=1)
+    )
+    published = warehouse.read_table("warehouse", "daily_events", partition=window)
+    raw_file = data_dir / "lake" / "raw" / "events" / f"{day.isoformat()}.parquet"
+    raw = pd.read_parquet(raw_file)
+    raw.loc[raw.index[0], "user_id"] = -5
+    raw.to_parquet(raw_file)
+
+    result = execute_assets(
+        definitions,
+        instance,
+        ["warehouse/daily_events", "warehouse/user_features"],
+        "gate",
+        partition_key=day.isoformat(),
+    )
+    assert not result.success
+    failed = {e.check_name: e for e in result.checks if not e.passed}
+    assert set(failed) == {"user_id_contract"}
+    assert "ops.quarantine_daily_events" in str(failed["user_id_contract"].metadata["quarantine"].value)
+    after = warehouse.read_table("warehouse", "daily_events", partition=window)
+    pd.testing.assert_frame_equal(
+        after.sort_values("event_id").reset_index(drop=True),
+        published.sort_values("event_id").reset_index(drop=True),
+    )
+    materialized = {
+        r.asset_key.to_user_string()
+        for r in instance.get_records_for_run(
+            result.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+        ).records
+        if r.asset_key
+    }
+    assert materialized == set()
+    quarantined = warehouse.read_table("ops", "quarantine_daily_events")
+    assert len(quarantined) == len(raw)
+    assert (quarantined["user_id"] == -5).sum() == 1
+    assert set(quarantined["quarantined_partition"]) == {day.isoformat()}
