@@ -141,11 +141,12 @@ class PostgresWarehouse(Warehouse):
     def _ensure_schema(self, schema: str) -> None:
         """CREATE SCHEMA in its own short transaction: concurrent IF NOT EXISTS can still collide,
         so it runs under an advisory lock on the schema name."""
-        with self._transaction() as cursor:
+        with self._connection() as connection, connection.cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema])
             if cursor.fetchone() is None:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key(f"schema:{schema}")])
                 cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
+            connection.commit()
 
     # ---- reads -------------------------------------------------------------------------------
 
@@ -239,7 +240,9 @@ class PostgresWarehouse(Warehouse):
     ) -> WriteResult:
         target = qualified_name(schema, table)
         label = f"{schema}.{table}"
-        required = [*keys, *([version_column] if version_column else [])]
+        required = [
+            validate_identifier(name) for name in [*keys, *([version_column] if version_column else [])]
+        ]
         missing = [column for column in required if column not in frame.columns]
         if not keys or missing:
             raise WarehouseWriteError(
