@@ -165,9 +165,32 @@ def _run_rates_api(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_check(subparsers: SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="run the asset checks on what is in the warehouse; exit 1 if an ERROR check fails",
+        description="Runs only the checks (no materialization) against the published warehouse tables.",
+    )
+    parser.add_argument("--select", help="asset keys or groups, comma-separated (e.g. warehouse/fact_orders)")
+    parser.add_argument("--partition", help="one daily partition, e.g. 2024-01-02")
+    parser.add_argument("--partition-range", help="daily partitions A...B, e.g. 2024-01-01...2024-01-07")
+    parser.set_defaults(run=_run_check)
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from reliable_assets.check_command import CheckSelectionError, check_main  # noqa: PLC0415 (heavy)
+
+    try:
+        return check_main(args.select, args.partition, args.partition_range)
+    except (CheckSelectionError, ValueError) as error:
+        print(f"reliable-assets check: {error}", file=sys.stderr)
+        return 2
+
+
 _SUBCOMMANDS: tuple[Callable[[SubParsers], None], ...] = (
     _add_simulate,
     _add_rates_api,
+    _add_check,
 )
 
 

@@ -6,13 +6,13 @@ opened afterwards with `make dev` shows every run, materialization and check of 
 
 import os
 import sys
-import warnings
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
 from reliable_assets import paths
 from reliable_assets.graph_runs import RunOutcome, materialize_graph
+from reliable_assets.quiet import silence_dagster_previews
 from reliable_assets.simulator.config import SimulationConfig
 from reliable_assets.simulator.rates_api import serve_rates_api
 from reliable_assets.simulator.run import simulate
@@ -55,9 +55,7 @@ def summary_lines(
 
 
 def main() -> int:
-    # Preview/beta notices about Dagster's own APIs are for the project's developers, not the demo.
-    warnings.filterwarnings("ignore", category=dg.BetaWarning)
-    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+    silence_dagster_previews()
     from reliable_assets.definitions import defs as load_definitions  # noqa: PLC0415 (after the filters)
 
     days = last_complete_days(DEMO_DAYS)

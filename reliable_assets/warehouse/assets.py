@@ -4,35 +4,26 @@ Every asset here audits its candidate frame before publishing it (see toolkit/qu
 a partition that fails a blocking check is quarantined, not written, and downstream does not run.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import timedelta
 
 import dagster as dg
 import pandas as pd
-import pandera.pandas as pa
 from pydantic import Field
 
 from reliable_assets.partitions import chunked_backfill, daily
 from reliable_assets.toolkit.dead_letters import DeadLetter, DeadLetterQueue
-from reliable_assets.toolkit.frame_checks import not_null_check, referential_check, unique_check
-from reliable_assets.toolkit.pandera_checks import pandera_check_results, pandera_check_specs
 from reliable_assets.toolkit.partition_days import partition_days
 from reliable_assets.toolkit.partition_filter import PartitionFilter
 from reliable_assets.toolkit.quality_gate import gated, warehouse_quarantine
 from reliable_assets.toolkit.versioned_output import versioned_output
 from reliable_assets.toolkit.warehouse import Warehouse
+from reliable_assets.warehouse.checks import TABLE_CHECKS
 from reliable_assets.warehouse.customers import diff_customer_snapshot
 from reliable_assets.warehouse.events import clean_events
 from reliable_assets.warehouse.features import daily_revenue as revenue_by_country
 from reliable_assets.warehouse.features import user_features as features_as_of
 from reliable_assets.warehouse.orders import RejectedOrder, clean_orders
-from reliable_assets.warehouse.schemas import (
-    DailyEvents,
-    DailyRevenue,
-    DimCustomers,
-    FactOrders,
-    UserFeatures,
-)
 
 WAREHOUSE_IO = "warehouse_io_manager"
 KINDS = {"pandas", "sql"}
@@ -40,30 +31,17 @@ AssetEvents = Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult]
 FOLLOW_UPSTREAM = dg.AutomationCondition.eager()
 
 
-def _checks(model: type[pa.DataFrameModel], table: str, *extra: str) -> list[dg.AssetCheckSpec]:
-    """The table's pandera contracts plus its extra (unique/not-null/referential) checks, all blocking."""
-    key = ["warehouse", table]
-    return [
-        *pandera_check_specs(model, key),
-        *(dg.AssetCheckSpec(name, asset=key, blocking=True) for name in extra),
-    ]
-
-
 def _publish(
-    context: dg.AssetExecutionContext,
-    warehouse: Warehouse,
-    frame: pd.DataFrame,
-    model: type[pa.DataFrameModel],
-    extra_results: Sequence[dg.AssetCheckResult],
-    **metadata: object,
+    context: dg.AssetExecutionContext, warehouse: Warehouse, frame: pd.DataFrame, **metadata: object
 ) -> AssetEvents:
-    """Audit the candidate frame, then publish it or quarantine it."""
-    results = [*pandera_check_results(model, frame), *extra_results]
+    """Audit the candidate frame with the table's checks, then publish it or quarantine it."""
+    table = context.asset_key.path[-1]
+    results = TABLE_CHECKS[table].evaluate(frame, warehouse)
     blocking = {spec.name for spec in context.assets_def.check_specs if spec.blocking}
     label = context.partition_key_range.start if context.has_partition_key else "all"
     if context.has_partition_key_range and not context.has_partition_key:
         label = f"{context.partition_key_range.start}...{context.partition_key_range.end}"
-    quarantine = warehouse_quarantine(warehouse, context.asset_key.path[-1], frame, label, context.run.run_id)
+    quarantine = warehouse_quarantine(warehouse, table, frame, label, context.run.run_id)
     yield from gated(lambda: versioned_output(context, frame, **metadata), results, blocking, quarantine)
 
 
@@ -94,7 +72,7 @@ def _check_bad_record_rate(bad: int, total: int, limit: float, what: str) -> Non
     ins={"snapshot": dg.AssetIn(key=["raw", "customers"])},
     metadata={"write_mode": "replace"},
     automation_condition=FOLLOW_UPSTREAM,
-    check_specs=_checks(DimCustomers, "dim_customers", "customer_id_unique"),
+    check_specs=TABLE_CHECKS["dim_customers"].specs(),
     output_required=False,
     group_name="warehouse",
     io_manager_key=WAREHOUSE_IO,
@@ -110,8 +88,7 @@ def dim_customers(
         else None
     )
     dimension, counts = diff_customer_snapshot(previous, snapshot)
-    checks = [unique_check(dimension, ["customer_id"], "customer_id_unique")]
-    yield from _publish(context, warehouse, dimension, DimCustomers, checks, **counts)
+    yield from _publish(context, warehouse, dimension, **counts)
 
 
 @dg.asset(
@@ -130,9 +107,7 @@ def dim_customers(
         "partition_expr": "extract_date",
     },
     automation_condition=FOLLOW_UPSTREAM,
-    check_specs=_checks(
-        FactOrders, "fact_orders", "order_id_unique", "amount_usd_not_null", "customer_known"
-    ),
+    check_specs=TABLE_CHECKS["fact_orders"].specs(),
     output_required=False,
     group_name="warehouse",
     io_manager_key=WAREHOUSE_IO,
@@ -148,8 +123,7 @@ def fact_orders(
     warehouse: Warehouse,
 ) -> AssetEvents:
     """Cleaned, typed order versions in USD, upserted on `order_id`; refused rows become dead letters."""
-    known_customers = set(customers["customer_id"].astype(int))
-    fact, rejected = clean_orders(raw_orders, fx_rates, known_customers)
+    fact, rejected = clean_orders(raw_orders, fx_rates, set(customers["customer_id"].astype(int)))
     _check_bad_record_rate(len(rejected), len(raw_orders), config.max_bad_record_rate, "order versions")
     for day in partition_days(context):
         dead_letters.replace_for_partition(
@@ -158,14 +132,7 @@ def fact_orders(
             [_order_dead_letter(r) for r in rejected if pd.Timestamp(r.record["extract_date"]).date() == day],
             run_id=context.run.run_id,
         )
-    checks = [
-        unique_check(fact, ["order_id"], "order_id_unique"),
-        not_null_check(fact, ["amount_usd"], "amount_usd_not_null"),
-        referential_check(fact, "customer_id", known_customers, "customer_known"),
-    ]
-    yield from _publish(
-        context, warehouse, fact, FactOrders, checks, source_rows=len(raw_orders), dead_letters=len(rejected)
-    )
+    yield from _publish(context, warehouse, fact, source_rows=len(raw_orders), dead_letters=len(rejected))
 
 
 def _order_dead_letter(rejected: RejectedOrder) -> DeadLetter:
@@ -181,7 +148,7 @@ def _order_dead_letter(rejected: RejectedOrder) -> DeadLetter:
     backfill_policy=chunked_backfill,
     metadata={"partition_expr": "event_date"},
     automation_condition=FOLLOW_UPSTREAM,
-    check_specs=_checks(DailyEvents, "daily_events", "event_id_unique"),
+    check_specs=TABLE_CHECKS["daily_events"].specs(),
     output_required=False,
     group_name="warehouse",
     io_manager_key=WAREHOUSE_IO,
@@ -192,9 +159,7 @@ def daily_events(
 ) -> AssetEvents:
     """Cleaned clickstream events, one partition per `event_date`."""
     cleaned = clean_events(raw_events)
-    yield from _publish(
-        context, warehouse, cleaned, DailyEvents, [unique_check(cleaned, ["event_id"], "event_id_unique")]
-    )
+    yield from _publish(context, warehouse, cleaned)
 
 
 @dg.asset(
@@ -212,7 +177,7 @@ def daily_events(
         "partition_expr": "feature_date",
     },
     automation_condition=FOLLOW_UPSTREAM,
-    check_specs=_checks(UserFeatures, "user_features", "user_day_unique"),
+    check_specs=TABLE_CHECKS["user_features"].specs(),
     output_required=False,
     group_name="warehouse",
     io_manager_key=WAREHOUSE_IO,
@@ -231,10 +196,7 @@ def user_features(
         ),
     )
     features = pd.concat([features_as_of(day, events, customers, orders) for day in days], ignore_index=True)
-    checks = [unique_check(features, ["user_id", "feature_date"], "user_day_unique")]
-    yield from _publish(
-        context, warehouse, features, UserFeatures, checks, users=int(features["user_id"].nunique())
-    )
+    yield from _publish(context, warehouse, features, users=int(features["user_id"].nunique()))
 
 
 @dg.asset(
@@ -245,7 +207,7 @@ def user_features(
     backfill_policy=chunked_backfill,
     metadata={"partition_expr": "revenue_date"},
     automation_condition=FOLLOW_UPSTREAM,
-    check_specs=_checks(DailyRevenue, "daily_revenue", "day_country_unique"),
+    check_specs=TABLE_CHECKS["daily_revenue"].specs(),
     output_required=False,
     group_name="warehouse",
     io_manager_key=WAREHOUSE_IO,
@@ -262,12 +224,4 @@ def daily_revenue(
         partition=PartitionFilter.time_range("order_date", window.start, window.end),
     )
     revenue = revenue_by_country(orders, customers)
-    checks = [unique_check(revenue, ["revenue_date", "country"], "day_country_unique")]
-    yield from _publish(
-        context,
-        warehouse,
-        revenue,
-        DailyRevenue,
-        checks,
-        total_revenue_usd=float(revenue["revenue_usd"].sum()),
-    )
+    yield from _publish(context, warehouse, revenue, total_revenue_usd=float(revenue["revenue_usd"].sum()))
