@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from reliable_assets.simulator.events import LandingFile
-from reliable_assets.toolkit.s3_landing_zone import join_key
+from reliable_assets.toolkit.s3_file_store import join_key
 
 
 class S3LandingWriter:

@@ -2,8 +2,9 @@
 
 The format (Parquet, JSON) and the store (local folder here, S3 in ``s3_io_managers.py``) are
 independent: each concrete IO manager combines one format mixin with one store. Each file is
-replaced atomically, and its SHA-256 is recorded as ``file_sha256`` output metadata. A single-run range writes one file per partition of the range;
-loading several partitions concatenates them in key order. A missing partition is an error unless
+replaced atomically, and its SHA-256 is recorded as ``file_sha256`` output metadata. A single-run
+range writes one file per partition of the range; loading several partitions concatenates them in
+key order. A missing partition is an error unless
 the input opts in with ``dg.AssetIn(metadata={"allow_missing_partitions": True})``.
 """
 

@@ -48,6 +48,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import dagster as dg
 
@@ -152,22 +153,18 @@ def plan_tick(
     return TickPlan(requests, LandingCursor(states), seen, held_back)
 
 
-SensorTarget = dg.AssetSelection | dg.AssetsDefinition | dg.JobDefinition | dg.UnresolvedAssetJobDefinition
-
-
 def build_landing_zone_sensor(
     *,
     name: str,
-    target: SensorTarget,
+    target: Any,  # whatever `@dg.sensor(target=...)` accepts: a selection, assets or a job
     prefix: str,
     partition_for_key: Callable[[str], str | None],
     partitions_def: dg.PartitionsDefinition | None = None,
-    landing_zone_key: str = "landing_zone",
     minimum_interval_seconds: int = 30,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
     description: str | None = None,
 ) -> dg.SensorDefinition:
-    """A sensor over the `LandingZone` resource bound to `landing_zone_key` (local folder or S3).
+    """A sensor over the `LandingZone` resource bound to the key `landing_zone` (folder or S3).
 
     `partition_for_key` maps a file key (relative to the zone) to its partition key, or None for
     files the target does not read. With `partitions_def`, files of a partition that does not
@@ -180,13 +177,13 @@ def build_landing_zone_sensor(
         target=target,
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=default_status,
-        required_resource_keys={landing_zone_key},
         description=description or f"Runs each partition whose landing files under {prefix!r} changed.",
     )
-    def _landing_zone_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-        zone: LandingZone = getattr(context.resources, landing_zone_key)
+    def _landing_zone_sensor(
+        context: dg.SensorEvaluationContext, landing_zone: LandingZone
+    ) -> dg.SensorResult:
         plan = plan_tick(
-            zone.list_files(prefix), LandingCursor.decode(context.cursor), partition_for_key, exists
+            landing_zone.list_files(prefix), LandingCursor.decode(context.cursor), partition_for_key, exists
         )
         if plan.held_back:
             context.log.info(

@@ -15,13 +15,17 @@ import hashlib
 import uuid
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
 from reliable_assets.toolkit.files import FileStore, validate_relpath
-from reliable_assets.toolkit.s3_landing_zone import join_key
 
 STAGING_FOLDER = ".staging"
 SHA256_METADATA = "sha256"
+
+
+def join_key(*parts: str) -> str:
+    """S3 keys joined with single slashes, empty parts dropped (`join_key("", "a/", "b")` -> `a/b`)."""
+    return "/".join(part.strip("/") for part in parts if part.strip("/"))
 
 
 class S3FileStore(FileStore):

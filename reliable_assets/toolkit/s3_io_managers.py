@@ -5,14 +5,13 @@ Same formats, layout, range handling and missing-partition errors as the local o
 """
 
 # No `from __future__ import annotations`: Dagster/pydantic must see real types on config classes.
-from typing import Any
-
 import dagster as dg
 from dagster_aws.s3 import S3Resource
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
-from reliable_assets.toolkit.file_io_managers import JsonFormat, ParquetFormat, FileIOManager
+from reliable_assets.toolkit.file_io_managers import FileIOManager, JsonFormat, ParquetFormat
 from reliable_assets.toolkit.files import FileStore
+from reliable_assets.toolkit.s3_clients import shared_s3_client
 from reliable_assets.toolkit.s3_file_store import S3FileStore
 
 
@@ -21,12 +20,8 @@ class _S3FileIOManager(FileIOManager):
     prefix: str = Field(default="", description="Key prefix under which the asset files live.")
     s3: dg.ResourceDependency[S3Resource]
 
-    _client: Any = PrivateAttr(default=None)
-
     def _store(self) -> FileStore:
-        if self._client is None:  # one boto3 client per IO manager instance, not per output
-            self._client = self.s3.get_client()
-        return S3FileStore(self._client, self.bucket, self.prefix)
+        return S3FileStore(shared_s3_client(self.s3), self.bucket, self.prefix)
 
 
 class S3ParquetIOManager(ParquetFormat, _S3FileIOManager):

@@ -11,14 +11,11 @@ from typing import Any
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
 from reliable_assets.toolkit.landing_zone import LandingFile, LandingZone, checked_key
-
-
-def join_key(*parts: str) -> str:
-    """S3 keys joined with single slashes, empty parts dropped (`join_key("", "a/", "b")` -> `a/b`)."""
-    return "/".join(part.strip("/") for part in parts if part.strip("/"))
+from reliable_assets.toolkit.s3_clients import shared_s3_client
+from reliable_assets.toolkit.s3_file_store import join_key
 
 
 class S3LandingZone(LandingZone):
@@ -28,13 +25,8 @@ class S3LandingZone(LandingZone):
     prefix: str = Field(default="", description="Key prefix of the landing zone inside the bucket.")
     s3: dg.ResourceDependency[S3Resource]
 
-    _client: Any = PrivateAttr(default=None)
-
     def client(self) -> Any:
-        """One boto3 client per resource instance (building one costs more than a listing page)."""
-        if self._client is None:
-            self._client = self.s3.get_client()
-        return self._client
+        return shared_s3_client(self.s3)
 
     def list_files(self, prefix: str) -> list[LandingFile]:
         # Treat the prefix as a folder, like the local zone: "events/2024-03-01" must not also
