@@ -107,7 +107,15 @@ def _run_simulate(args: argparse.Namespace) -> int:
         bad_rate=args.bad_rate,
         late_rate=args.late_rate,
     )
-    summary = simulate(config)
+    from reliable_assets.settings import DeploymentNotReadyError, UnknownDeploymentError  # noqa: PLC0415
+    from reliable_assets.simulator.targets import writers_for_deployment  # noqa: PLC0415 (loads dagster)
+
+    try:
+        source_writer, landing_writer = writers_for_deployment()
+    except (DeploymentNotReadyError, UnknownDeploymentError) as error:
+        print(f"reliable-assets simulate: {error}", file=sys.stderr)
+        return 2
+    summary = simulate(config, source_writer, landing_writer)
     print(f"simulated {config.days} day(s) from {config.start.isoformat()} (seed {config.seed})")
     for line in summary.lines():
         print(line)

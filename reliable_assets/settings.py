@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 
 from reliable_assets import paths
 from reliable_assets.raw.resources import RatesApi
@@ -16,6 +17,9 @@ from reliable_assets.toolkit.dead_letters import DeadLetterQueue
 from reliable_assets.toolkit.duckdb_warehouse import DuckDBWarehouse
 from reliable_assets.toolkit.file_io_managers import JsonIOManager, ParquetIOManager
 from reliable_assets.toolkit.landing_zone import LocalLandingZone
+from reliable_assets.toolkit.postgres_warehouse import PostgresWarehouse
+from reliable_assets.toolkit.s3_io_managers import S3JsonIOManager, S3ParquetIOManager
+from reliable_assets.toolkit.s3_landing_zone import S3LandingZone
 from reliable_assets.toolkit.source_database import SourceDatabase
 from reliable_assets.toolkit.warehouse_io_manager import WarehouseIOManager
 
@@ -41,7 +45,7 @@ class UnknownDeploymentError(ValueError):
 
 
 class DeploymentNotReadyError(RuntimeError):
-    """The deployment is known but its components are not built yet."""
+    """The deployment is known but the environment lacks what it needs."""
 
 
 def current_deployment() -> str:
@@ -78,12 +82,41 @@ def local_resources() -> dict[str, Any]:
     }
 
 
+def _optional_env(name: str, default: str) -> str | dg.EnvVar:
+    """An EnvVar when the variable is set (resolved at run time), else the default."""
+    return dg.EnvVar(name) if os.environ.get(name) else default
+
+
+def require_env(*names: str) -> None:
+    """Fail at load, naming every missing variable, rather than at the first run."""
+    missing = [name for name in names if not os.environ.get(name)]
+    if missing:
+        raise DeploymentNotReadyError(
+            f"DAGSTER_DEPLOYMENT=prod needs {', '.join(missing)} in the environment "
+            "(see README, Deployments); unset DAGSTER_DEPLOYMENT to run embedded."
+        )
+
+
 def prod_resources() -> dict[str, Any]:
-    """PostgreSQL warehouse and source, S3 landing zone and raw layer."""
-    raise DeploymentNotReadyError(
-        "DAGSTER_DEPLOYMENT=prod needs the PostgreSQL warehouse IO manager and the S3 landing "
-        "zone, which are not built yet; use DAGSTER_DEPLOYMENT=local (the default) for now."
-    )
+    """PostgreSQL warehouse and source, S3 landing zone, raw layer and model files."""
+    require_env("WAREHOUSE_POSTGRES_URL", "SOURCE_DATABASE_URL", "LANDING_S3_BUCKET")
+    warehouse = PostgresWarehouse(url=dg.EnvVar("WAREHOUSE_POSTGRES_URL"))
+    # boto3 reads the standard AWS_* variables itself, AWS_ENDPOINT_URL included.
+    s3 = S3Resource()
+    landing_bucket = dg.EnvVar("LANDING_S3_BUCKET")
+    raw_bucket = _optional_env("RAW_S3_BUCKET", os.environ["LANDING_S3_BUCKET"])
+    return {
+        "source_db": SourceDatabase(url=dg.EnvVar("SOURCE_DATABASE_URL")),
+        "landing_zone": S3LandingZone(
+            bucket=landing_bucket, prefix=_optional_env("LANDING_S3_PREFIX", ""), s3=s3
+        ),
+        "rates_api": _rates_api(),
+        "warehouse": warehouse,
+        "dead_letters": DeadLetterQueue(warehouse=warehouse),
+        "raw_io_manager": S3ParquetIOManager(bucket=raw_bucket, prefix="", s3=s3),
+        "model_io_manager": S3JsonIOManager(bucket=raw_bucket, prefix="models", s3=s3),
+        "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
+    }
 
 
 _BUILDERS: Mapping[str, Callable[[], dict[str, Any]]] = {"local": local_resources, "prod": prod_resources}

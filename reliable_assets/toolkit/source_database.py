@@ -34,8 +34,11 @@ class SourceDatabase(dg.ConfigurableResource):
             engine.dispose()
 
     def _read_only_url(self) -> str:
-        """SQLite: open read-only so a missing file fails loudly instead of being created empty."""
+        """SQLite opens read-only (a missing file fails loudly, not created empty); PostgreSQL via psycopg2."""
         url = sa.make_url(self.url)
+        if url.drivername == "postgresql":
+            # SQLAlchemy 2.1 defaults to psycopg 3; the driver installed here is psycopg2.
+            return url.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
         if url.get_backend_name() != "sqlite" or not url.database:
             return self.url
         path = Path(url.database)
