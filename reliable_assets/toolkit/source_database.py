@@ -34,7 +34,7 @@ class SourceDatabase(dg.ConfigurableResource):
             engine.dispose()
 
     def _read_only_url(self) -> str:
-        """SQLite opens read-only (a missing file fails loudly, not created empty); PostgreSQL via psycopg2."""
+        """SQLite opens read-only (a missing file fails, not created empty); PostgreSQL via psycopg2."""
         url = sa.make_url(self.url)
         if url.drivername == "postgresql":
             # SQLAlchemy 2.1 defaults to psycopg 3; the driver installed here is psycopg2.
