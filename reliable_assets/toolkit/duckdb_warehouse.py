@@ -107,9 +107,6 @@ class DuckDBWarehouse(Warehouse):
         with self._transaction() as connection:
             connection.execute(sql, list(params or []))
 
-    def table_exists(self, schema: str, table: str) -> bool:
-        return bool(self.table_columns(schema, table))
-
     def table_columns(self, schema: str, table: str) -> dict[str, str]:
         validate_identifier(schema)
         validate_identifier(table)

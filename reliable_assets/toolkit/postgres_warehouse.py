@@ -163,9 +163,6 @@ class PostgresWarehouse(Warehouse):
         with self._transaction() as cursor:
             cursor.execute(sql, list(params or []))
 
-    def table_exists(self, schema: str, table: str) -> bool:
-        return bool(self.table_columns(schema, table))
-
     def table_columns(self, schema: str, table: str) -> dict[str, str]:
         validate_identifier(schema)
         validate_identifier(table)

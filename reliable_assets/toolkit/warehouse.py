@@ -51,8 +51,9 @@ class Warehouse(dg.ConfigurableResource):
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         """Run one statement in its own transaction."""
 
-    @abstractmethod
-    def table_exists(self, schema: str, table: str) -> bool: ...
+    def table_exists(self, schema: str, table: str) -> bool:
+        """A table exists when it has columns (both engines list none for a missing table)."""
+        return bool(self.table_columns(schema, table))
 
     @abstractmethod
     def table_columns(self, schema: str, table: str) -> dict[str, str]:
