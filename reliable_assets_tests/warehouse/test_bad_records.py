@@ -65,11 +65,16 @@ def test_every_injected_bad_record_is_dead_lettered_with_its_type(
 def test_a_batch_over_the_bad_record_limit_fails_without_retry_and_writes_nothing(
     data_dir: Path, rates_api: str, instance: dg.DagsterInstance
 ) -> None:
-    """--bad-rate 0.3 is past the 5 % limit: fact_orders fails once (no retry), its table as it was."""
+    """--bad-rate 0.3 is past the 5 % limit: fact_orders fails once (no retry), and the partitions
+    published by the earlier clean run keep exactly their previous content."""
+    simulate(small_simulation())
+    assert _run_daily(instance)
+    warehouse = DuckDBWarehouse(path=str(paths.warehouse_path()))
+    published = warehouse.table_content_hash("warehouse", "fact_orders")
+
     simulate(small_simulation(bad_rate=0.3))
     assert not _run_daily(instance)
-    warehouse = DuckDBWarehouse(path=str(paths.warehouse_path()))
-    assert not warehouse.table_exists("warehouse", "fact_orders")
+    assert warehouse.table_content_hash("warehouse", "fact_orders") == published
     run_id = instance.get_runs(limit=1)[0].run_id
     failures = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records
     assert len(failures) == 1
