@@ -53,18 +53,6 @@ def not_null_check(
     return _result(check_name, failing, len(frame), severity, f"{', '.join(columns)} not null")
 
 
-def range_check(
-    frame: pd.DataFrame,
-    column: str,
-    check_name: str,
-    minimum: float,
-    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
-) -> dg.AssetCheckResult:
-    """Rows whose `column` is below `minimum` fail."""
-    failing = frame.loc[frame[column] < minimum]
-    return _result(check_name, failing, len(frame), severity, f"{column} >= {minimum}")
-
-
 def referential_check(
     frame: pd.DataFrame,
     column: str,
@@ -75,3 +63,20 @@ def referential_check(
     """Rows whose `column` value is not among the `known` keys of the referenced table fail."""
     failing = frame.loc[~frame[column].isin(known)]
     return _result(check_name, failing, len(frame), severity, f"{column} references a known key")
+
+
+def reconciliation_check(
+    check_name: str,
+    source_rows: int,
+    accounted: dict[str, int],
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+) -> dg.AssetCheckResult:
+    """Every source row is accounted for: loaded, dead-lettered or knowingly superseded."""
+    total = sum(accounted.values())
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        passed=total == source_rows,
+        severity=severity,
+        description="source rows = " + " + ".join(accounted),
+        metadata={"source_rows": source_rows, **accounted, "unaccounted": source_rows - total},
+    )

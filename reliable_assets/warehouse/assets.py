@@ -4,7 +4,7 @@ Every asset here audits its candidate frame before publishing it (see toolkit/qu
 a partition that fails a blocking check is quarantined, not written, and downstream does not run.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
 
 import dagster as dg
@@ -13,9 +13,11 @@ from pydantic import Field
 
 from reliable_assets.partitions import chunked_backfill, daily
 from reliable_assets.toolkit.dead_letters import DeadLetter, DeadLetterQueue
+from reliable_assets.toolkit.frame_checks import reconciliation_check
 from reliable_assets.toolkit.partition_days import partition_days
 from reliable_assets.toolkit.partition_filter import PartitionFilter
 from reliable_assets.toolkit.quality_gate import gated, warehouse_quarantine
+from reliable_assets.toolkit.row_count_anomaly import row_count_anomaly_check
 from reliable_assets.toolkit.versioned_output import versioned_output
 from reliable_assets.toolkit.warehouse import Warehouse
 from reliable_assets.warehouse.checks import TABLE_CHECKS
@@ -29,20 +31,29 @@ WAREHOUSE_IO = "warehouse_io_manager"
 KINDS = {"pandas", "sql"}
 AssetEvents = Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult]
 FOLLOW_UPSTREAM = dg.AutomationCondition.eager()
+HISTORY_DAYS = 14
 
 
 def _publish(
-    context: dg.AssetExecutionContext, warehouse: Warehouse, frame: pd.DataFrame, **metadata: object
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    frame: pd.DataFrame,
+    *,
+    run_time_checks: Sequence[dg.AssetCheckResult] = (),
+    metadata: Mapping[str, object] | None = None,
 ) -> AssetEvents:
-    """Audit the candidate frame with the table's checks, then publish it or quarantine it."""
+    """Audit the candidate frame with the table's checks (plus checks only the run can compute,
+    such as reconciliation with its source), then publish it or quarantine it."""
     table = context.asset_key.path[-1]
-    results = TABLE_CHECKS[table].evaluate(frame, warehouse)
+    results = [*TABLE_CHECKS[table].evaluate(frame, warehouse), *run_time_checks]
     blocking = {spec.name for spec in context.assets_def.check_specs if spec.blocking}
     label = context.partition_key_range.start if context.has_partition_key else "all"
     if context.has_partition_key_range and not context.has_partition_key:
         label = f"{context.partition_key_range.start}...{context.partition_key_range.end}"
     quarantine = warehouse_quarantine(warehouse, table, frame, label, context.run.run_id)
-    yield from gated(lambda: versioned_output(context, frame, **metadata), results, blocking, quarantine)
+    yield from gated(
+        lambda: versioned_output(context, frame, **(metadata or {})), results, blocking, quarantine
+    )
 
 
 class BadRecordConfig(dg.Config):
@@ -88,7 +99,7 @@ def dim_customers(
         else None
     )
     dimension, counts = diff_customer_snapshot(previous, snapshot)
-    yield from _publish(context, warehouse, dimension, **counts)
+    yield from _publish(context, warehouse, dimension, metadata=counts)
 
 
 @dg.asset(
@@ -107,7 +118,10 @@ def dim_customers(
         "partition_expr": "extract_date",
     },
     automation_condition=FOLLOW_UPSTREAM,
-    check_specs=TABLE_CHECKS["fact_orders"].specs(),
+    check_specs=[
+        *TABLE_CHECKS["fact_orders"].specs(),
+        dg.AssetCheckSpec("source_rows_reconciled", asset=["warehouse", "fact_orders"], blocking=True),
+    ],
     output_required=False,
     group_name="warehouse",
     io_manager_key=WAREHOUSE_IO,
@@ -123,7 +137,7 @@ def fact_orders(
     warehouse: Warehouse,
 ) -> AssetEvents:
     """Cleaned, typed order versions in USD, upserted on `order_id`; refused rows become dead letters."""
-    fact, rejected = clean_orders(raw_orders, fx_rates, set(customers["customer_id"].astype(int)))
+    fact, rejected, superseded = clean_orders(raw_orders, fx_rates, set(customers["customer_id"].astype(int)))
     _check_bad_record_rate(len(rejected), len(raw_orders), config.max_bad_record_rate, "order versions")
     for day in partition_days(context):
         dead_letters.replace_for_partition(
@@ -132,7 +146,18 @@ def fact_orders(
             [_order_dead_letter(r) for r in rejected if pd.Timestamp(r.record["extract_date"]).date() == day],
             run_id=context.run.run_id,
         )
-    yield from _publish(context, warehouse, fact, source_rows=len(raw_orders), dead_letters=len(rejected))
+    reconciled = reconciliation_check(
+        "source_rows_reconciled",
+        len(raw_orders),
+        {"loaded": len(fact), "dead_lettered": len(rejected), "superseded_in_range": superseded},
+    )
+    yield from _publish(
+        context,
+        warehouse,
+        fact,
+        run_time_checks=[reconciled],
+        metadata={"source_rows": len(raw_orders), "dead_letters": len(rejected)},
+    )
 
 
 def _order_dead_letter(rejected: RejectedOrder) -> DeadLetter:
@@ -148,7 +173,10 @@ def _order_dead_letter(rejected: RejectedOrder) -> DeadLetter:
     backfill_policy=chunked_backfill,
     metadata={"partition_expr": "event_date"},
     automation_condition=FOLLOW_UPSTREAM,
-    check_specs=TABLE_CHECKS["daily_events"].specs(),
+    check_specs=[
+        *TABLE_CHECKS["daily_events"].specs(),
+        dg.AssetCheckSpec("row_count_anomaly", asset=["warehouse", "daily_events"], blocking=False),
+    ],
     output_required=False,
     group_name="warehouse",
     io_manager_key=WAREHOUSE_IO,
@@ -159,7 +187,28 @@ def daily_events(
 ) -> AssetEvents:
     """Cleaned clickstream events, one partition per `event_date`."""
     cleaned = clean_events(raw_events)
-    yield from _publish(context, warehouse, cleaned)
+    anomaly = _row_count_anomaly(context, warehouse, cleaned)
+    yield from _publish(context, warehouse, cleaned, run_time_checks=[anomaly])
+
+
+def _row_count_anomaly(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, events: pd.DataFrame
+) -> dg.AssetCheckResult:
+    """Each day's event count against the counts of the 14 days before the run; a failing day wins."""
+    start = pd.Timestamp(context.partition_time_window.start).tz_localize(None)
+    history: list[int] = []
+    if warehouse.table_exists("warehouse", "daily_events"):
+        earlier = warehouse.read_table(
+            "warehouse",
+            "daily_events",
+            partition=PartitionFilter.time_range(
+                "event_date", start - pd.Timedelta(days=HISTORY_DAYS), start
+            ),
+        )
+        history = [int(n) for n in earlier.groupby("event_date").size()]
+    per_day = [int(n) for n in events.groupby("event_date").size()] or [0]
+    results = [row_count_anomaly_check("row_count_anomaly", rows, history) for rows in per_day]
+    return next((result for result in results if not result.passed), results[0])
 
 
 @dg.asset(
@@ -196,7 +245,7 @@ def user_features(
         ),
     )
     features = pd.concat([features_as_of(day, events, customers, orders) for day in days], ignore_index=True)
-    yield from _publish(context, warehouse, features, users=int(features["user_id"].nunique()))
+    yield from _publish(context, warehouse, features, metadata={"users": int(features["user_id"].nunique())})
 
 
 @dg.asset(
@@ -224,4 +273,6 @@ def daily_revenue(
         partition=PartitionFilter.time_range("order_date", window.start, window.end),
     )
     revenue = revenue_by_country(orders, customers)
-    yield from _publish(context, warehouse, revenue, total_revenue_usd=float(revenue["revenue_usd"].sum()))
+    yield from _publish(
+        context, warehouse, revenue, metadata={"total_revenue_usd": float(revenue["revenue_usd"].sum())}
+    )

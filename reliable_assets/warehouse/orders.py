@@ -1,7 +1,7 @@
 """Cleaning extracted order versions into `fact_orders` rows (typed, in USD) or dead letters."""
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,12 @@ FACT_COLUMNS = [
     "extract_date",
 ]
 ORDER_STATUSES = frozenset({"placed", "paid", "shipped", "delivered", "cancelled"})
+
+
+class CleanedOrders(NamedTuple):
+    fact: pd.DataFrame
+    rejected: list["RejectedOrder"]
+    superseded: int  # versions dropped because a later extraction of the same range carries the order
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,7 @@ def _rejection(row: pd.Series, known_customers: set[int]) -> tuple[str, str] | N
 
 def clean_orders(
     raw_orders: pd.DataFrame, fx_rates: pd.DataFrame, known_customers: set[int]
-) -> tuple[pd.DataFrame, list[RejectedOrder]]:
+) -> CleanedOrders:
     """Typed fact rows in USD, and every order version that was refused with its reason.
 
     Amounts are converted at the rate of the extract day: a row re-extracted by the next day's
@@ -84,5 +90,5 @@ def clean_orders(
         extract_date=pd.to_datetime(good["extract_date"]),
     )
     # The overlap window can bring the same order twice into one range run: keep its newest extraction.
-    fact = fact.sort_values(["order_id", "extract_date"]).drop_duplicates("order_id", keep="last")
-    return fact[FACT_COLUMNS].reset_index(drop=True), rejected
+    latest = fact.sort_values(["order_id", "extract_date"]).drop_duplicates("order_id", keep="last")
+    return CleanedOrders(latest[FACT_COLUMNS].reset_index(drop=True), rejected, len(fact) - len(latest))

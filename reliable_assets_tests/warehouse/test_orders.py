@@ -27,7 +27,7 @@ def _order(
 
 def test_valid_orders_are_typed_and_converted_to_usd() -> None:
     """amount_usd = total / units_per_usd of the extract day, rounded to cents."""
-    fact, rejected = clean_orders(pd.DataFrame([_order("o1")]), RATES, {1})
+    fact, rejected, _ = clean_orders(pd.DataFrame([_order("o1")]), RATES, {1})
     assert rejected == []
     assert fact.loc[0, "amount_usd"] == 100.0
     assert fact.loc[0, "order_date"] == DAY
@@ -45,7 +45,7 @@ def test_each_kind_of_bad_order_becomes_a_dead_letter_with_its_type() -> None:
             _order("cust", customer_id=99),
         ]
     )
-    fact, rejected = clean_orders(raw, RATES, {1})
+    fact, rejected, _ = clean_orders(raw, RATES, {1})
     assert list(fact["order_id"]) == ["ok"]
     assert {r.record["order_id"]: r.error_type for r in rejected} == {
         "neg": "negative_total",
@@ -59,6 +59,9 @@ def test_an_order_extracted_twice_in_a_range_keeps_its_latest_extraction() -> No
     """The overlap window brings an order into two days of one range run; one row per order_id remains."""
     later = DAY + pd.Timedelta(days=1)
     rates = pd.concat([RATES, RATES.assign(rate_date=later)])
-    fact, _ = clean_orders(pd.DataFrame([_order("o1"), _order("o1", extract_date=later)]), rates, {1})
+    fact, _, superseded = clean_orders(
+        pd.DataFrame([_order("o1"), _order("o1", extract_date=later)]), rates, {1}
+    )
+    assert superseded == 1
     assert len(fact) == 1
     assert fact.loc[0, "extract_date"] == later
