@@ -5,6 +5,7 @@ import dagster as dg
 from reliable_assets import settings
 from reliable_assets.ml import assets as ml_assets
 from reliable_assets.ops import assets as ops_assets
+from reliable_assets.ops.reprocess import reprocess_dead_letters
 from reliable_assets.raw import assets as raw_assets
 from reliable_assets.raw.sensors import landing_zone_sensor
 from reliable_assets.warehouse import assets as warehouse_assets
@@ -16,6 +17,7 @@ def defs() -> dg.Definitions:
     return dg.Definitions(
         assets=dg.load_assets_from_modules([raw_assets, warehouse_assets, ml_assets, ops_assets]),
         resources=settings.resources_for(),
+        jobs=[reprocess_dead_letters],
         sensors=[
             landing_zone_sensor,
             dg.AutomationConditionSensorDefinition(

@@ -91,6 +91,16 @@ class DeadLetterQueue(dg.ConfigurableResource):
         )
         return len(frame)
 
+    def mark(self, dead_letter_ids: Sequence[str], status: str, run_id: str) -> int:
+        """Set the status of the given dead letters (e.g. `reprocessed` once their record loaded)."""
+        if not dead_letter_ids:
+            return 0
+        letters = self.read()
+        chosen = letters.loc[letters["dead_letter_id"].isin(list(dead_letter_ids))]
+        updated = chosen.assign(status=status, _run_id=run_id)
+        self.warehouse.upsert(SCHEMA, TABLE, updated[COLUMNS], ["dead_letter_id"])
+        return len(updated)
+
     def read(self, asset_key: str | None = None) -> pd.DataFrame:
         """Every dead letter (of one asset, if given); an empty frame before the first one."""
         if not self.warehouse.table_exists(SCHEMA, TABLE):

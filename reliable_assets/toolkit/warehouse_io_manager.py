@@ -31,6 +31,14 @@ RUN_ID_COLUMN = "_run_id"
 LOADED_AT_COLUMN = "_loaded_at"
 
 
+def with_audit_columns(frame: pd.DataFrame, run_id: str) -> pd.DataFrame:
+    """A copy of `frame` stamped with the run that writes it and when (audit, not content)."""
+    stamped = frame.copy()
+    stamped[RUN_ID_COLUMN] = run_id
+    stamped[LOADED_AT_COLUMN] = pd.Timestamp.now(tz="UTC")
+    return stamped
+
+
 def table_location(asset_key: dg.AssetKey) -> tuple[str, str]:
     """``(schema, table)`` for an asset key: its first and last parts, both validated identifiers."""
     if len(asset_key.path) < 2:
@@ -116,9 +124,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         if target is not None:
             refuse_rows_outside(obj, target, label)
 
-        frame = obj.copy()
-        frame[RUN_ID_COLUMN] = context.run_id
-        frame[LOADED_AT_COLUMN] = pd.Timestamp.now(tz="UTC")
+        frame = with_audit_columns(obj, context.run_id)
         result = self._write(schema, table, frame, settings, target)
 
         metadata: dict[str, Any] = {
