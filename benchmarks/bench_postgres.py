@@ -5,7 +5,8 @@ a pip wheel) in a temp dir. Frame: 1M rows, one day, ten mixed-type columns (int
 floats, a nullable integer, a boolean, a date, a naive and an aware timestamp, a low-cardinality
 text column) - the shape of the project's fact tables.
 
-Figures (rows per second unless named otherwise; printed, never asserted):
+Each timed write runs REPEATS times and the median is reported (the machine is shared; one run is
+noise). Figures (rows per second unless named otherwise; printed, never asserted):
 - raw COPY: the same rows pre-rendered as CSV (rendering not timed) into an empty table with the
   same column types - the ceiling of any COPY-based writer on this server;
 - to_sql: ``DataFrame.to_sql`` through SQLAlchemy/psycopg2 on a 100k-row sample (a million rows
@@ -24,6 +25,7 @@ import datetime as dt
 import gc
 import io
 import os
+import statistics
 import tempfile
 import threading
 import time
@@ -41,6 +43,7 @@ from reliable_assets.toolkit.postgres_copy import render_csv
 from reliable_assets.toolkit.postgres_warehouse import PostgresWarehouse
 
 ROWS = 1_000_000
+REPEATS = 3
 TO_SQL_ROWS = 100_000
 DAY = dt.datetime(2026, 1, 1)
 TABLE_DDL = (
@@ -122,8 +125,6 @@ def _raw_copy(url: str, frame: pd.DataFrame) -> float:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SET TIME ZONE 'UTC'")
-            cursor.execute(f"CREATE TABLE raw_copy ({TABLE_DDL})")
-            connection.commit()
 
             def copy() -> None:
                 cursor.copy_expert(
@@ -133,7 +134,12 @@ def _raw_copy(url: str, frame: pd.DataFrame) -> float:
                 )
                 connection.commit()
 
-            return _timed(copy)
+            timings = []
+            for _ in range(REPEATS):  # each repetition into a new, empty table
+                cursor.execute(f"DROP TABLE IF EXISTS raw_copy; CREATE TABLE raw_copy ({TABLE_DDL})")
+                connection.commit()
+                timings.append(_timed(copy))
+            return statistics.median(timings)
     finally:
         connection.close()
 
@@ -185,11 +191,18 @@ def run() -> dict[str, float]:
         raw = _raw_copy(url, frame)
         to_sql = _to_sql(url, frame.head(TO_SQL_ROWS))
         first = _timed(lambda: warehouse.replace_partition("bench", "overwrite", frame, day))
-        overwrite, peak = _peak_rss_during(
-            lambda: warehouse.replace_partition("bench", "overwrite", frame, day)
+        overwrites, peaks = zip(
+            *(
+                _peak_rss_during(lambda: warehouse.replace_partition("bench", "overwrite", frame, day))
+                for _ in range(REPEATS)
+            ),
+            strict=True,
         )
+        overwrite, peak = statistics.median(overwrites), max(peaks)
         fresh = _timed(lambda: warehouse.upsert("bench", "upsert", frame, ["order_id"]))
-        upsert = _timed(lambda: warehouse.upsert("bench", "upsert", frame, ["order_id"]))
+        upsert = statistics.median(
+            _timed(lambda: warehouse.upsert("bench", "upsert", frame, ["order_id"])) for _ in range(REPEATS)
+        )
     raw_rate, to_sql_rate = ROWS / raw, TO_SQL_ROWS / to_sql
     overwrite_rate, upsert_rate = ROWS / overwrite, ROWS / upsert
     return {
