@@ -5,6 +5,11 @@ import dagster as dg
 from reliable_assets import settings
 from reliable_assets.ml import assets as ml_assets
 from reliable_assets.ops import assets as ops_assets
+from reliable_assets.ops.freshness import (
+    freshness_checks_sensor,
+    partition_freshness_checks,
+    with_freshness_policy,
+)
 from reliable_assets.ops.reprocess import reprocess_dead_letters
 from reliable_assets.raw import assets as raw_assets
 from reliable_assets.raw.sensors import landing_zone_sensor
@@ -14,12 +19,15 @@ from reliable_assets.warehouse import assets as warehouse_assets
 @dg.definitions
 def defs() -> dg.Definitions:
     """Built when Dagster loads the code location, so the deployment is read then, not at import."""
-    return dg.Definitions(
+    freshness_checks = partition_freshness_checks()
+    definitions = dg.Definitions(
         assets=dg.load_assets_from_modules([raw_assets, warehouse_assets, ml_assets, ops_assets]),
+        asset_checks=freshness_checks,
         resources=settings.resources_for(),
         jobs=[reprocess_dead_letters],
         sensors=[
             landing_zone_sensor,
+            freshness_checks_sensor(freshness_checks),
             dg.AutomationConditionSensorDefinition(
                 "downstream_automation",
                 target=dg.AssetSelection.all(),
@@ -27,3 +35,5 @@ def defs() -> dg.Definitions:
             ),
         ],
     )
+    # Cross-cutting policy: the SLAs become freshness policies on the assets that have one.
+    return definitions.map_asset_specs(func=with_freshness_policy)
