@@ -1,5 +1,6 @@
 """The raw layer: what the sources said, one Parquet file per partition, nothing interpreted yet."""
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 
 import dagster as dg
@@ -9,14 +10,19 @@ from pydantic import Field
 from reliable_assets.partitions import chunked_backfill, daily
 from reliable_assets.raw.event_lines import Rejected, events_frame, parse_event_file
 from reliable_assets.raw.resources import RatesApi, RatesApiPayloadError
+from reliable_assets.raw.schemas import RawCustomers, RawEvents, RawFxRates, RawOrders
 from reliable_assets.toolkit.dead_letters import DeadLetter, DeadLetterQueue
 from reliable_assets.toolkit.http_client import PermanentHTTPError
 from reliable_assets.toolkit.landing_zone import LandingZone
+from reliable_assets.toolkit.pandera_checks import pandera_check_results, pandera_check_specs
 from reliable_assets.toolkit.partition_days import partition_days
+from reliable_assets.toolkit.quality_gate import publish_audited
 from reliable_assets.toolkit.retries import TRANSIENT_RETRY_POLICY, fail_permanently_on
 from reliable_assets.toolkit.source_database import SourceDatabase, SourceDatabaseMissingError
 from reliable_assets.toolkit.versioned_output import versioned_output
+from reliable_assets.toolkit.warehouse import Warehouse
 
+AssetEvents = Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult]
 SOURCE_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 ORDERS_SQL = """
 SELECT order_id, customer_id, order_ts, updated_at, status, currency, total_amount, is_deleted
@@ -36,6 +42,8 @@ class OrdersExtractConfig(dg.Config):
 
 @dg.asset(
     key=["raw", "orders"],
+    check_specs=pandera_check_specs(RawOrders, ["raw", "orders"]),
+    output_required=False,
     group_name="raw",
     io_manager_key="raw_io_manager",
     partitions_def=daily,
@@ -46,8 +54,11 @@ class OrdersExtractConfig(dg.Config):
     kinds={"sqlite", "parquet"},
 )
 def orders(
-    context: dg.AssetExecutionContext, config: OrdersExtractConfig, source_db: SourceDatabase
-) -> dg.Output[pd.DataFrame]:
+    context: dg.AssetExecutionContext,
+    config: OrdersExtractConfig,
+    source_db: SourceDatabase,
+    warehouse: Warehouse,
+) -> AssetEvents:
     """Order versions changed during the day (by `updated_at`, plus the overlap window before it)."""
     frames = []
     for day in partition_days(context):
@@ -63,16 +74,24 @@ def orders(
             )
         frames.append(rows.assign(extract_date=pd.Timestamp(day)))
     extracted = pd.concat(frames, ignore_index=True)
-    return versioned_output(
+    yield from publish_audited(
         context,
+        warehouse,
+        lambda: versioned_output(
+            context,
+            extracted,
+            watermark=str(extracted["updated_at"].max()) if len(extracted) else "none",
+            overlap_minutes=config.overlap_minutes,
+        ),
         extracted,
-        watermark=str(extracted["updated_at"].max()) if len(extracted) else "none",
-        overlap_minutes=config.overlap_minutes,
+        pandera_check_results(RawOrders, extracted),
     )
 
 
 @dg.asset(
     key=["raw", "events"],
+    check_specs=pandera_check_specs(RawEvents, ["raw", "events"]),
+    output_required=False,
     group_name="raw",
     io_manager_key="raw_io_manager",
     partitions_def=daily,
@@ -81,8 +100,11 @@ def orders(
     kinds={"parquet"},
 )
 def events(
-    context: dg.AssetExecutionContext, landing_zone: LandingZone, dead_letters: DeadLetterQueue
-) -> dg.Output[pd.DataFrame]:
+    context: dg.AssetExecutionContext,
+    landing_zone: LandingZone,
+    dead_letters: DeadLetterQueue,
+    warehouse: Warehouse,
+) -> AssetEvents:
     """The day's landed clickstream files, deduplicated by `event_id`; bad lines become dead letters."""
     parsed, files, lines_rejected = [], 0, 0
     for day in partition_days(context):
@@ -116,13 +138,21 @@ def events(
         files += len(landed)
         lines_rejected += len(rejected)
     frame, duplicates = events_frame(parsed)
-    return versioned_output(
-        context, frame, landing_files=files, duplicates_dropped=duplicates, dead_letters=lines_rejected
+    yield from publish_audited(
+        context,
+        warehouse,
+        lambda: versioned_output(
+            context, frame, landing_files=files, duplicates_dropped=duplicates, dead_letters=lines_rejected
+        ),
+        frame,
+        pandera_check_results(RawEvents, frame),
     )
 
 
 @dg.asset(
     key=["raw", "fx_rates"],
+    check_specs=pandera_check_specs(RawFxRates, ["raw", "fx_rates"]),
+    output_required=False,
     group_name="raw",
     io_manager_key="raw_io_manager",
     partitions_def=daily,
@@ -132,7 +162,7 @@ def events(
     metadata={"partition_expr": "rate_date"},
     kinds={"api", "parquet"},
 )
-def fx_rates(context: dg.AssetExecutionContext, rates_api: RatesApi) -> dg.Output[pd.DataFrame]:
+def fx_rates(context: dg.AssetExecutionContext, rates_api: RatesApi, warehouse: Warehouse) -> AssetEvents:
     """Units of each currency per US dollar, per day, from the rates API."""
     rows: list[dict[str, object]] = []
     for day in partition_days(context):
@@ -143,22 +173,39 @@ def fx_rates(context: dg.AssetExecutionContext, rates_api: RatesApi) -> dg.Outpu
             {"rate_date": pd.Timestamp(day), "currency": currency, "units_per_usd": rate}
             for currency, rate in sorted(rates.items())
         )
-    return versioned_output(context, pd.DataFrame(rows, columns=["rate_date", "currency", "units_per_usd"]))
+    frame = pd.DataFrame(rows, columns=["rate_date", "currency", "units_per_usd"])
+    yield from publish_audited(
+        context,
+        warehouse,
+        lambda: versioned_output(context, frame),
+        frame,
+        pandera_check_results(RawFxRates, frame),
+    )
 
 
 @dg.asset(
     key=["raw", "customers"],
+    check_specs=pandera_check_specs(RawCustomers, ["raw", "customers"]),
+    output_required=False,
     group_name="raw",
     io_manager_key="raw_io_manager",
     pool="source_db",
     retry_policy=TRANSIENT_RETRY_POLICY,
     kinds={"sqlite", "parquet"},
 )
-def customers(context: dg.AssetExecutionContext, source_db: SourceDatabase) -> dg.Output[pd.DataFrame]:
+def customers(
+    context: dg.AssetExecutionContext, source_db: SourceDatabase, warehouse: Warehouse
+) -> AssetEvents:
     """A full snapshot of the source `customers` table (the warehouse diffs snapshots)."""
     with fail_permanently_on(SourceDatabaseMissingError):
         snapshot = source_db.query(
             "SELECT customer_id, name, email, country, signup_date, updated_at"
             " FROM customers ORDER BY customer_id"
         )
-    return versioned_output(context, snapshot)
+    yield from publish_audited(
+        context,
+        warehouse,
+        lambda: versioned_output(context, snapshot),
+        snapshot,
+        pandera_check_results(RawCustomers, snapshot),
+    )

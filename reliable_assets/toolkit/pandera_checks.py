@@ -51,16 +51,18 @@ def pandera_check_results(
     """Validate lazily and turn pandera's failure cases into one result per contract."""
     try:
         model.validate(frame, lazy=True)
-        failures = pd.DataFrame(columns=["column", "check", "failure_case", "index"])
+        failures = pd.DataFrame(columns=["schema_context", "column", "check", "failure_case", "index"])
     except pa.errors.SchemaErrors as error:
         failures = error.failure_cases
     results = []
     for name in check_names(model):
         column = None if name == TABLE_LEVEL else name.removesuffix("_contract")
+        # Table-level failures (a missing column, say) carry the schema's name, not a column's.
+        table_level = failures["schema_context"].eq("DataFrameSchema") | failures["column"].isna()
         mine = (
-            failures.loc[failures["column"].isna()]
+            failures.loc[table_level]
             if column is None
-            else failures.loc[failures["column"] == column]
+            else failures.loc[~table_level & (failures["column"] == column)]
         )
         results.append(
             dg.AssetCheckResult(

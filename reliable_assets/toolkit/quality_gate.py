@@ -63,3 +63,23 @@ def warehouse_quarantine(
         return f"ops.quarantine_{table} WHERE quarantined_partition = '{partition_label}'"
 
     return write
+
+
+def publish_audited(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    make_output: Callable[[], dg.Output],
+    frame: pd.DataFrame,
+    results: Sequence[dg.AssetCheckResult],
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """`gated` with the asset's own blocking specs and a quarantine table named after its key."""
+    blocking = {spec.name for spec in context.assets_def.check_specs if spec.blocking}
+    if context.has_partition_key:
+        label = context.partition_key
+    elif context.has_partition_key_range:
+        label = f"{context.partition_key_range.start}...{context.partition_key_range.end}"
+    else:
+        label = "all"
+    table = "_".join(context.asset_key.path)
+    quarantine = warehouse_quarantine(warehouse, table, frame, label, context.run.run_id)
+    yield from gated(make_output, results, blocking, quarantine)

@@ -16,7 +16,7 @@ from reliable_assets.toolkit.dead_letters import DeadLetter, DeadLetterQueue
 from reliable_assets.toolkit.frame_checks import reconciliation_check
 from reliable_assets.toolkit.partition_days import partition_days
 from reliable_assets.toolkit.partition_filter import PartitionFilter
-from reliable_assets.toolkit.quality_gate import gated, warehouse_quarantine
+from reliable_assets.toolkit.quality_gate import publish_audited
 from reliable_assets.toolkit.row_count_anomaly import row_count_anomaly_check
 from reliable_assets.toolkit.versioned_output import versioned_output
 from reliable_assets.toolkit.warehouse import Warehouse
@@ -44,15 +44,9 @@ def _publish(
 ) -> AssetEvents:
     """Audit the candidate frame with the table's checks (plus checks only the run can compute,
     such as reconciliation with its source), then publish it or quarantine it."""
-    table = context.asset_key.path[-1]
-    results = [*TABLE_CHECKS[table].evaluate(frame, warehouse), *run_time_checks]
-    blocking = {spec.name for spec in context.assets_def.check_specs if spec.blocking}
-    label = context.partition_key_range.start if context.has_partition_key else "all"
-    if context.has_partition_key_range and not context.has_partition_key:
-        label = f"{context.partition_key_range.start}...{context.partition_key_range.end}"
-    quarantine = warehouse_quarantine(warehouse, table, frame, label, context.run.run_id)
-    yield from gated(
-        lambda: versioned_output(context, frame, **(metadata or {})), results, blocking, quarantine
+    results = [*TABLE_CHECKS[context.asset_key.path[-1]].evaluate(frame, warehouse), *run_time_checks]
+    yield from publish_audited(
+        context, warehouse, lambda: versioned_output(context, frame, **(metadata or {})), frame, results
     )
 
 

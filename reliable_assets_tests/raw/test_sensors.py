@@ -93,6 +93,7 @@ def test_simulated_landing_on_s3_starts_one_run_per_day_and_the_run_loads_it(
         resources={
             "landing_zone": zone,
             "dead_letters": DeadLetterQueue(warehouse=warehouse),
+            "warehouse": warehouse,
             "raw_io_manager": S3ParquetIOManager(bucket=s3.name, s3=s3.resource()),
         },
     )

@@ -52,7 +52,9 @@ def test_blocking_failure_keeps_the_published_partition_and_stops_downstream(
     assert not result.success
     failed = {e.check_name: e for e in result.checks if not e.passed}
     assert set(failed) == {"user_id_contract"}
-    assert "ops.quarantine_daily_events" in str(failed["user_id_contract"].metadata["quarantine"].value)
+    assert "ops.quarantine_warehouse_daily_events" in str(
+        failed["user_id_contract"].metadata["quarantine"].value
+    )
     after = warehouse.read_table("warehouse", "daily_events", partition=window)
     pd.testing.assert_frame_equal(
         after.sort_values("event_id").reset_index(drop=True),
@@ -66,7 +68,7 @@ def test_blocking_failure_keeps_the_published_partition_and_stops_downstream(
         if r.asset_key
     }
     assert materialized == set()
-    quarantined = warehouse.read_table("ops", "quarantine_daily_events")
+    quarantined = warehouse.read_table("ops", "quarantine_warehouse_daily_events")
     assert len(quarantined) == len(raw)
     assert (quarantined["user_id"] == -5).sum() == 1
     assert set(quarantined["quarantined_partition"]) == {day.isoformat()}
