@@ -82,7 +82,8 @@ def test_kill_9_during_a_large_write_leaves_the_old_object_whole(
         deadline = time.monotonic() + 60
         while not (tmp_path / "uploading").exists():
             assert child.poll() is None, "the writer died before uploading"
-            assert time.monotonic() < deadline
+            if time.monotonic() > deadline:  # a guard against hanging, not a speed claim
+                pytest.fail("the writer never started uploading")
             time.sleep(0.005)
         time.sleep(delay)
         os.kill(child.pid, signal.SIGKILL)
