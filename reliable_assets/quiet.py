@@ -6,6 +6,6 @@ import dagster as dg
 
 
 def silence_dagster_previews() -> None:
-    """Beta/preview notices about Dagster's own APIs are for this project's developers, not its users."""
-    warnings.filterwarnings("ignore", category=dg.BetaWarning)
-    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+    """Beta, preview and supersession notices about Dagster itself are for our developers, not users."""
+    for category in (dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning):
+        warnings.filterwarnings("ignore", category=category)
