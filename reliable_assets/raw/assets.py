@@ -12,6 +12,7 @@ from reliable_assets.raw.event_lines import Rejected, events_frame, parse_event_
 from reliable_assets.raw.resources import RatesApi, RatesApiPayloadError
 from reliable_assets.raw.schemas import RawCustomers, RawEvents, RawFxRates, RawOrders
 from reliable_assets.toolkit.dead_letters import DeadLetter, DeadLetterQueue
+from reliable_assets.toolkit.frame_checks import reconciliation_check
 from reliable_assets.toolkit.http_client import PermanentHTTPError
 from reliable_assets.toolkit.landing_zone import LandingZone
 from reliable_assets.toolkit.pandera_checks import pandera_check_results, pandera_check_specs
@@ -90,7 +91,10 @@ def orders(
 
 @dg.asset(
     key=["raw", "events"],
-    check_specs=pandera_check_specs(RawEvents, ["raw", "events"]),
+    check_specs=[
+        *pandera_check_specs(RawEvents, ["raw", "events"]),
+        dg.AssetCheckSpec("landed_lines_reconciled", asset=["raw", "events"], blocking=True),
+    ],
     output_required=False,
     group_name="raw",
     io_manager_key="raw_io_manager",
@@ -106,7 +110,7 @@ def events(
     warehouse: Warehouse,
 ) -> AssetEvents:
     """The day's landed clickstream files, deduplicated by `event_id`; bad lines become dead letters."""
-    parsed, files, lines_rejected = [], 0, 0
+    parsed, files, lines_rejected, lines_landed = [], 0, 0, 0
     for day in partition_days(context):
         landed = landing_zone.list_files(f"events/{day.isoformat()}")
         if not landed:
@@ -119,7 +123,10 @@ def events(
             )
         rejected: list[Rejected] = []
         for landing_file in landed:
-            good, bad = parse_event_file(landing_zone.read_bytes(landing_file.key), landing_file.key, day)
+            content = landing_zone.read_bytes(landing_file.key)
+            # Counted apart from the parser, so a parser that loses lines cannot hide it.
+            lines_landed += sum(1 for line in content.splitlines() if line.strip())
+            good, bad = parse_event_file(content, landing_file.key, day)
             parsed.extend(good)
             rejected.extend(bad)
         dead_letters.replace_for_partition(
@@ -138,6 +145,11 @@ def events(
         files += len(landed)
         lines_rejected += len(rejected)
     frame, duplicates = events_frame(parsed)
+    reconciled = reconciliation_check(
+        "landed_lines_reconciled",
+        lines_landed,
+        {"loaded": len(frame), "duplicates_dropped": duplicates, "dead_lettered": lines_rejected},
+    )
     yield from publish_audited(
         context,
         warehouse,
@@ -145,7 +157,7 @@ def events(
             context, frame, landing_files=files, duplicates_dropped=duplicates, dead_letters=lines_rejected
         ),
         frame,
-        pandera_check_results(RawEvents, frame),
+        [*pandera_check_results(RawEvents, frame), reconciled],
     )
 
 

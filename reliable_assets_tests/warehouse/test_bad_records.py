@@ -12,6 +12,7 @@ from reliable_assets.graph_runs import (
     RANGE_END_TAG,
     RANGE_START_TAG,
     SNAPSHOT_ASSETS,
+    RunOutcome,
     execute_assets,
 )
 from reliable_assets.simulator.run import simulate
@@ -22,9 +23,13 @@ DAY_RANGE = {RANGE_START_TAG: SIM_DAY_LIST[0].isoformat(), RANGE_END_TAG: SIM_DA
 
 
 def _run_daily(instance: dg.DagsterInstance) -> bool:
+    return _run_daily_outcome(instance).success
+
+
+def _run_daily_outcome(instance: dg.DagsterInstance) -> RunOutcome:
     definitions = defs()
     assert execute_assets(definitions, instance, SNAPSHOT_ASSETS, "snapshot").success
-    return execute_assets(definitions, instance, DAILY_ASSETS, "daily", DAY_RANGE).success
+    return execute_assets(definitions, instance, DAILY_ASSETS, "daily", DAY_RANGE)
 
 
 def test_every_injected_bad_record_is_dead_lettered_with_its_type(
@@ -37,7 +42,13 @@ def test_every_injected_bad_record_is_dead_lettered_with_its_type(
     assert isinstance(bad, dict)
     assert bad["orders"]
     assert bad["events"]["malformed_lines"]
-    assert _run_daily(instance)
+    outcome = _run_daily_outcome(instance)
+    assert outcome.success
+    reconciled = {e.check_name: e for e in outcome.checks if e.check_name.endswith("_reconciled")}
+    assert set(reconciled) == {"landed_lines_reconciled", "source_rows_reconciled"}
+    assert all(e.passed for e in reconciled.values())
+    landed = sum(day["lines"] for day in summary.manifest["counts"]["events"].values())  # type: ignore[index]
+    assert reconciled["landed_lines_reconciled"].metadata["source_rows"].value == landed
 
     letters = DuckDBWarehouse(path=str(paths.warehouse_path())).read_table("ops", "dead_letters")
     orders = letters.loc[letters["asset_key"] == "warehouse/fact_orders"]
