@@ -21,7 +21,6 @@ import duckdb
 import pandas as pd
 
 from reliable_assets.toolkit import duckdb_types
-from reliable_assets.toolkit.content_hash import is_audit_column
 from reliable_assets.toolkit.partition_filter import PartitionFilter
 from reliable_assets.toolkit.sql import column_list, qualified_name, quote_identifier, validate_identifier
 from reliable_assets.toolkit.warehouse import (
@@ -30,6 +29,7 @@ from reliable_assets.toolkit.warehouse import (
     WarehouseLockTimeoutError,
     WarehouseWriteError,
     WriteResult,
+    select_statement,
 )
 
 _INCOMING_VIEW = "reliable_assets_incoming"
@@ -131,17 +131,11 @@ class DuckDBWarehouse(Warehouse):
         partition: PartitionFilter | None = None,
         include_audit: bool = False,
     ) -> pd.DataFrame:
-        target = qualified_name(schema, table)
         with self._connection() as connection:
             columns = _table_columns(connection, schema, table)
             if not columns:
                 raise TableNotFoundError(f"Table {schema}.{table} does not exist in {self.path}")
-            selected = [name for name in columns if include_audit or not is_audit_column(name)]
-            sql = f"SELECT {column_list(selected)} FROM {target}"
-            params: list[Any] = []
-            if partition is not None:
-                where, params = partition.to_sql("?")
-                sql += f" WHERE {where}"
+            sql, params = select_statement(schema, table, columns, partition, include_audit, "?")
             return _fetch_frame(connection.execute(sql, params))
 
     # ---- writes ------------------------------------------------------------------------------

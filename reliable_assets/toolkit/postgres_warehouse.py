@@ -30,7 +30,6 @@ import psycopg2.errors  # type: ignore[import-untyped]
 from pydantic import Field
 
 from reliable_assets.toolkit import postgres_types as pgt
-from reliable_assets.toolkit.content_hash import is_audit_column
 from reliable_assets.toolkit.partition_filter import PartitionFilter
 from reliable_assets.toolkit.postgres_copy import DEFAULT_SLICE_ROWS, FrameCsvReader, copy_sql
 from reliable_assets.toolkit.sql import column_list, qualified_name, quote_identifier, validate_identifier
@@ -40,6 +39,7 @@ from reliable_assets.toolkit.warehouse import (
     WarehouseLockTimeoutError,
     WarehouseWriteError,
     WriteResult,
+    select_statement,
 )
 
 _STAGED = quote_identifier("reliable_assets_staged")
@@ -197,17 +197,11 @@ class PostgresWarehouse(Warehouse):
         partition: PartitionFilter | None = None,
         include_audit: bool = False,
     ) -> pd.DataFrame:
-        target = qualified_name(schema, table)
         with self._connection() as connection, connection.cursor() as cursor:
             columns = _table_columns(cursor, schema, table)
             if not columns:
                 raise TableNotFoundError(f"Table {schema}.{table} does not exist in the PostgreSQL warehouse")
-            selected = [name for name in columns if include_audit or not is_audit_column(name)]
-            sql = f"SELECT {column_list(selected)} FROM {target}"
-            params: list[Any] = []
-            if partition is not None:
-                where, params = partition.to_sql("%s")
-                sql += f" WHERE {where}"
+            sql, params = select_statement(schema, table, columns, partition, include_audit, "%s")
             cursor.execute(sql, params)
             return _fetch_frame(cursor)
 

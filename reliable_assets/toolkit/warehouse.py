@@ -9,15 +9,33 @@ column whose type does not fit the table's column fails the whole write.
 # No `from __future__ import annotations`: Dagster/pydantic must see real types on config classes
 # (a string `dg.ResourceDependency[...]` annotation fails validation).
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 
-from reliable_assets.toolkit.content_hash import frame_content_hash
+from reliable_assets.toolkit.content_hash import frame_content_hash, is_audit_column
 from reliable_assets.toolkit.partition_filter import PartitionFilter
+from reliable_assets.toolkit.sql import column_list, qualified_name
+
+
+def select_statement(
+    schema: str,
+    table: str,
+    columns: Iterable[str],
+    partition: PartitionFilter | None,
+    include_audit: bool,
+    placeholder: str,
+) -> tuple[str, list[Any]]:
+    """`SELECT` of a table's (content) columns, restricted to a partition; one builder for every engine."""
+    selected = [name for name in columns if include_audit or not is_audit_column(name)]
+    sql = f"SELECT {column_list(selected)} FROM {qualified_name(schema, table)}"
+    if partition is None:
+        return sql, []
+    where, params = partition.to_sql(placeholder)
+    return f"{sql} WHERE {where}", params
 
 
 class WarehouseWriteError(Exception):
