@@ -31,7 +31,7 @@ from pydantic import Field
 
 from reliable_assets.toolkit import postgres_types as pgt
 from reliable_assets.toolkit.partition_filter import PartitionFilter
-from reliable_assets.toolkit.postgres_copy import DEFAULT_SLICE_ROWS, FrameCsvReader, copy_sql
+from reliable_assets.toolkit.postgres_copy import DEFAULT_SLICE_ROWS, FrameCopyReader, encoding_for
 from reliable_assets.toolkit.sql import column_list, qualified_name, quote_identifier, validate_identifier
 from reliable_assets.toolkit.warehouse import (
     TableNotFoundError,
@@ -80,6 +80,13 @@ class PostgresWarehouse(Warehouse):
     )
     copy_slice_rows: int = Field(
         default=DEFAULT_SLICE_ROWS, description="Rows rendered per COPY chunk (bounds extra memory)."
+    )
+    binary_copy: bool = Field(
+        default=True,
+        description=(
+            "COPY in PostgreSQL's binary format when every column type allows it (about twice as"
+            " fast on the server); False always sends CSV."
+        ),
     )
     keyed_table_fillfactor: int = Field(
         default=50,
@@ -228,7 +235,7 @@ class PostgresWarehouse(Warehouse):
             cursor.execute(delete_sql, params)
             deleted = cursor.rowcount
             self._reached("deleted")
-            self._copy(cursor, target, frame, plans)
+            self._copy(cursor, target, frame, plans, f"{schema}.{table}")
         return WriteResult(rows_inserted=len(frame), rows_deleted=deleted)
 
     def upsert(
@@ -270,7 +277,7 @@ class PostgresWarehouse(Warehouse):
                 f"CREATE TEMP TABLE {_STAGED} ON COMMIT DROP AS"
                 f" SELECT {column_list(names)} FROM {target} WITH NO DATA"
             )
-            self._copy(cursor, _STAGED, frame, plans)
+            self._copy(cursor, _STAGED, frame, plans, label)
             stored_only = [name for name in _table_columns(cursor, schema, table) if name not in plans]
             cursor.execute(_upsert_sql(target, names, list(keys), stored_only, version_column))
             row = cursor.fetchone()
@@ -284,9 +291,14 @@ class PostgresWarehouse(Warehouse):
         )
 
     def _copy(
-        self, cursor: Cursor, target: str, frame: pd.DataFrame, plans: dict[str, pgt.ColumnPlan]
+        self,
+        cursor: Cursor,
+        target: str,
+        frame: pd.DataFrame,
+        plans: dict[str, pgt.ColumnPlan],
+        label: str,
     ) -> None:
-        """Stream ``frame`` into ``target`` by column name, one rendered slice at a time."""
+        """Stream ``frame`` into ``target`` by column name, one encoded slice at a time."""
         converters = {name: plan.convert for name, plan in plans.items() if plan.convert is not None}
 
         def progress(sent: int, total: int) -> None:
@@ -295,8 +307,20 @@ class PostgresWarehouse(Warehouse):
             if total >= 4 and sent == total // 2:
                 self._reached("mid_copy")
 
-        reader = FrameCsvReader(frame, list(plans), converters, self.copy_slice_rows, progress)
-        cursor.copy_expert(copy_sql(target, list(plans)), reader)
+        table_types = {name: plan.table_type for name, plan in plans.items()}
+        encoding = encoding_for(table_types, converters, binary=self.binary_copy)
+        with FrameCopyReader(frame, encoding, self.copy_slice_rows, progress) as reader:
+            try:
+                cursor.copy_expert(encoding.statement(target), reader)
+            except psycopg2.Error:
+                if reader.error is None:
+                    raise
+                # A value that cannot be encoded for its column aborted the COPY (so the
+                # transaction rolls back): say which, not psycopg2's "error in .read() call".
+                raise WarehouseWriteError(
+                    f"Writing {label}: {reader.error}. Nothing was written; fix the frame's values"
+                    " (or migrate the table)."
+                ) from reader.error
         self._reached("copied")
 
 
