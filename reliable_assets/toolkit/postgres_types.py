@@ -53,6 +53,10 @@ def family(pg_type: str) -> str:
 
 def frame_column_type(series: pd.Series) -> str | None:  # noqa: PLR0911 - one branch per dtype kind
     """The PostgreSQL type for a frame column; None when it holds only nulls (type unknown)."""
+    if series.empty:
+        # pandas gives an empty column float64 or object whatever it would hold (pd.concat of
+        # no rows, say): no evidence of a type, so it fits any table column.
+        return None
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         return TEXT if series.notna().any() else None

@@ -12,10 +12,12 @@ import pytest
 from reliable_assets.toolkit.content_hash import frame_content_hash
 from reliable_assets.toolkit.duckdb_warehouse import DuckDBWarehouse
 from reliable_assets.toolkit.warehouse import WarehouseLockTimeoutError
+from reliable_assets_tests.toolkit.forked_children import wait_for_marker
 from reliable_assets_tests.toolkit.warehouse_child import TABLE, day_filter, day_frame, write_day
 
 OLD_ROWS = 1_000
 NEW_ROWS = 300_000  # large enough that the insert takes a noticeable while
+MARKER_TIMEOUT = 30.0  # seconds a child may take to reach its marked statement
 
 # fork: the child starts at once (no re-import of dagster/pandas) and is a real separate process
 # with its own DuckDB file lock. The parent holds no open DuckDB connection when it forks.
@@ -31,17 +33,6 @@ def _start_child(database: str, marker: Path, moment: str, rows: int, pause: flo
 def _pid(child: ForkProcess) -> int:
     assert child.pid is not None
     return child.pid
-
-
-def _wait_for(marker: Path, child: ForkProcess, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not marker.exists():
-        if not child.is_alive():
-            raise AssertionError(f"child exited early with code {child.exitcode}")
-        if time.monotonic() > deadline:
-            child.kill()
-            raise AssertionError("child never reached the marked statement")
-        time.sleep(0.005)
 
 
 def _old_table(tmp_path: Path) -> tuple[DuckDBWarehouse, str]:
@@ -63,7 +54,7 @@ def test_kill_9_inside_the_transaction_leaves_the_old_partition(tmp_path: Path, 
     warehouse, before = _old_table(tmp_path)
     marker = tmp_path / "marker"
     child = _start_child(warehouse.path, marker, moment, NEW_ROWS, pause=60)
-    _wait_for(marker, child)
+    wait_for_marker(marker, child, MARKER_TIMEOUT)
     os.kill(_pid(child), signal.SIGKILL)
     child.join(timeout=10)
     assert child.exitcode == -signal.SIGKILL
@@ -81,7 +72,7 @@ def test_kill_9_during_the_insert_leaves_old_or_new_never_partial(tmp_path: Path
     warehouse, before = _old_table(tmp_path)
     marker = tmp_path / "marker"
     child = _start_child(warehouse.path, marker, "insert", NEW_ROWS, pause=0)
-    _wait_for(marker, child)
+    wait_for_marker(marker, child, MARKER_TIMEOUT)
     time.sleep(delay)
     os.kill(_pid(child), signal.SIGKILL)
     child.join(timeout=10)
@@ -99,7 +90,7 @@ def test_two_processes_writing_one_file_both_succeed(tmp_path: Path) -> None:
     warehouse, _ = _old_table(tmp_path)
     marker = tmp_path / "marker"
     child = _start_child(warehouse.path, marker, "commit", 100, pause=1.0)
-    _wait_for(marker, child)  # the child is inside its transaction, holding the lock
+    wait_for_marker(marker, child, MARKER_TIMEOUT)  # the child is in its transaction, holding the lock
     started = time.monotonic()
     result = warehouse.replace_partition(*TABLE, day_frame(7, value=3), day_filter())
     waited = time.monotonic() - started
@@ -118,7 +109,7 @@ def test_lock_held_too_long_gives_a_clear_timeout(tmp_path: Path) -> None:
     warehouse, before = _old_table(tmp_path)
     marker = tmp_path / "marker"
     child = _start_child(warehouse.path, marker, "commit", 10, pause=1.5)
-    _wait_for(marker, child)
+    wait_for_marker(marker, child, MARKER_TIMEOUT)
     impatient = DuckDBWarehouse(path=warehouse.path, lock_timeout_seconds=0.3)
     with pytest.raises(WarehouseLockTimeoutError, match="one writing process per file"):
         impatient.table_content_hash(*TABLE)

@@ -1,10 +1,9 @@
 """Real processes against one PostgreSQL: kill -9 at every step of a 1M-row write, and two writers
-of the same partition at once."""
+of the same partition at once. (``pg_database_url`` comes from toolkit/conftest.py.)"""
 
 import multiprocessing
 import os
 import signal
-import time
 from multiprocessing.context import ForkProcess
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 
 from reliable_assets.toolkit.postgres_warehouse import PostgresWarehouse
 from reliable_assets.toolkit.warehouse import WarehouseLockTimeoutError
-from reliable_assets_tests.pg_server import pg_database_url, pg_url  # noqa: F401
+from reliable_assets_tests.toolkit.forked_children import wait_for_marker
 from reliable_assets_tests.toolkit.postgres_child import (
     DAY,
     FINGERPRINT_SQL,
@@ -26,6 +25,7 @@ from reliable_assets_tests.toolkit.postgres_child import (
 
 OLD_ROWS = 1_000
 NEW_ROWS = 1_000_000
+MARKER_TIMEOUT = 60.0  # seconds a child may take to reach its marked step
 OTHER_DAY = DAY.replace(day=2)
 
 # fork: the child starts at once (no re-import of dagster/pandas) and is a real separate process
@@ -37,17 +37,6 @@ def _start(url: str, marker: Path, moment: str, rows: int, value: int, pause: fl
     child = _FORK.Process(target=write_day, args=(url, str(marker), moment, rows, value, pause))
     child.start()
     return child
-
-
-def _wait_for(marker: Path, child: ForkProcess, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not marker.exists():
-        if not child.is_alive():
-            raise AssertionError(f"child exited early with code {child.exitcode}")
-        if time.monotonic() > deadline:
-            child.kill()
-            raise AssertionError("child never reached the marked step")
-        time.sleep(0.005)
 
 
 def _fingerprint(url: str, day: object = DAY) -> tuple[int, str]:
@@ -62,7 +51,7 @@ def _fingerprint(url: str, day: object = DAY) -> tuple[int, str]:
 
 
 @pytest.fixture
-def old_table(pg_database_url: str) -> PostgresWarehouse:  # noqa: F811
+def old_table(pg_database_url: str) -> PostgresWarehouse:
     """s.events with OLD_ROWS rows on DAY and 10 rows on the next day."""
     warehouse = PostgresWarehouse(url=pg_database_url, lock_timeout_seconds=20)
     warehouse.replace_partition(*TABLE, day_frame(OLD_ROWS, value=0), day_filter())
@@ -96,7 +85,7 @@ def test_kill_9_at_each_step_of_a_1m_row_write_leaves_old_or_new(
     other_day = _fingerprint(url, OTHER_DAY)
     marker = tmp_path / "marker"
     child = _start(url, marker, moment, NEW_ROWS, value=1, pause=60)
-    _wait_for(marker, child)
+    wait_for_marker(marker, child, MARKER_TIMEOUT)
     os.kill(child.pid or 0, signal.SIGKILL)
     child.join(timeout=10)
     assert child.exitcode == -signal.SIGKILL
@@ -121,7 +110,8 @@ def test_second_writer_waits_for_the_first_and_replaces_its_rows(
     one copy (the last writer's), never both."""
     marker = tmp_path / "marker"
     first = _start(old_table.url, marker, "deleted", 200_000, value=1, pause=1.0)
-    _wait_for(marker, first)  # first holds the lock, its delete done, nothing inserted yet
+    # first holds the lock, its delete done, nothing inserted yet
+    wait_for_marker(marker, first, MARKER_TIMEOUT)
     second = _start(old_table.url, tmp_path / "unused", "never", 150_000, value=2, pause=0)
     first.join(timeout=60)
     second.join(timeout=60)
@@ -153,7 +143,7 @@ def test_lock_held_too_long_gives_a_clear_timeout(old_table: PostgresWarehouse, 
     before = _fingerprint(old_table.url)
     marker = tmp_path / "marker"
     holder = _start(old_table.url, marker, "locked", 10, value=1, pause=2.0)
-    _wait_for(marker, holder)
+    wait_for_marker(marker, holder, MARKER_TIMEOUT)
     impatient = PostgresWarehouse(url=old_table.url, lock_timeout_seconds=0.3)
     with pytest.raises(WarehouseLockTimeoutError, match=r"s\.events"):
         impatient.replace_partition(*TABLE, day_frame(3, value=9), day_filter())
