@@ -17,7 +17,7 @@ from reliable_assets.partitions import PARTITIONS_START
 from reliable_assets.quiet import silence_dagster_previews
 from reliable_assets.toolkit.partition_filter import PartitionFilter
 from reliable_assets.toolkit.warehouse import Warehouse
-from reliable_assets.warehouse.checks import TABLE_CHECKS
+from reliable_assets.warehouse.checks import TABLE_CHECKS, References
 
 
 class CheckSelectionError(ValueError):
@@ -105,13 +105,14 @@ def run_checks(
     rows: list[CheckRow] = []
     for table in tables:
         checks = TABLE_CHECKS[table]
+        references = References(warehouse)
         if not warehouse.table_exists("warehouse", table):
             rows.append(CheckRow(f"warehouse/{table}", "-", "table_exists", "ERROR", False, 0))
             continue
         column = partition_columns.get(table)
         if column is None:
             rows.extend(
-                _rows_of(table, "-", checks.evaluate(warehouse.read_table("warehouse", table), warehouse))
+                _rows_of(table, "-", checks.evaluate(warehouse.read_table("warehouse", table), references))
             )
             continue
         if keys is None:
@@ -129,7 +130,7 @@ def run_checks(
             if frame.empty:
                 rows.append(CheckRow(f"warehouse/{table}", key, "partition_present", "ERROR", False, 0))
                 continue
-            rows.extend(_rows_of(table, key, checks.evaluate(frame, warehouse)))
+            rows.extend(_rows_of(table, key, checks.evaluate(frame, references)))
     return rows
 
 

@@ -11,7 +11,9 @@ from reliable_assets.ml.segmentation import assign_segment, train_segment_model
 from reliable_assets.partitions import SEGMENTS, chunked_backfill, daily, daily_by_segment
 from reliable_assets.toolkit.content_hash import frame_content_hash
 from reliable_assets.toolkit.frame_checks import unique_check
+from reliable_assets.toolkit.partition_checks import check_spec
 from reliable_assets.toolkit.partition_filter import PartitionFilter, TimeRange, ValueSet
+from reliable_assets.toolkit.quality_gate import publish_audited
 from reliable_assets.toolkit.versioned_output import versioned_output
 from reliable_assets.toolkit.warehouse import Warehouse
 
@@ -88,12 +90,18 @@ class PromotionConfig(dg.Config):
         "partition_expr": "model_date",
     },
     automation_condition=dg.AutomationCondition.eager(),
-    check_specs=[dg.AssetCheckSpec("segment_day_unique", asset=["ml", "model_registry"], blocking=True)],
+    check_specs=[
+        check_spec("segment_day_unique", ["ml", "model_registry"], blocking=True, partitions_def=daily)
+    ],
+    output_required=False,
     kinds={"pandas", "sql"},
 )
 def model_registry(
-    context: dg.AssetExecutionContext, config: PromotionConfig, models: dict[str, dict[str, Any]]
-) -> Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult]:
+    context: dg.AssetExecutionContext,
+    config: PromotionConfig,
+    models: dict[str, dict[str, Any]],
+    warehouse: Warehouse,
+) -> Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult | dg.AssetCheckEvaluation]:
     """Fan-in: every segment's model of the day, and whether it is promoted."""
     rows = []
     for model in sorted(models.values(), key=lambda m: m["segment"]):
@@ -111,7 +119,12 @@ def model_registry(
         )
     registry = pd.DataFrame(rows).astype(METRIC_TYPES)
     missing = sorted(set(SEGMENTS) - set(registry["segment"]))
-    yield versioned_output(
-        context, registry, promoted=int(registry["promoted"].sum()), missing_segments=", ".join(missing)
+    yield from publish_audited(
+        context,
+        warehouse,
+        lambda: versioned_output(
+            context, registry, promoted=int(registry["promoted"].sum()), missing_segments=", ".join(missing)
+        ),
+        registry,
+        lambda _, rows: [unique_check(rows, ["segment", "model_date"], "segment_day_unique")],
     )
-    yield unique_check(registry, ["segment", "model_date"], "segment_day_unique")

@@ -1,6 +1,7 @@
 """The raw layer: what the sources said, one Parquet file per partition, nothing interpreted yet."""
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 import dagster as dg
@@ -16,6 +17,7 @@ from reliable_assets.toolkit.frame_checks import reconciliation_check
 from reliable_assets.toolkit.http_client import PermanentHTTPError
 from reliable_assets.toolkit.landing_zone import LandingZone
 from reliable_assets.toolkit.pandera_checks import pandera_check_results, pandera_check_specs
+from reliable_assets.toolkit.partition_checks import check_spec
 from reliable_assets.toolkit.partition_days import partition_days
 from reliable_assets.toolkit.quality_gate import publish_audited
 from reliable_assets.toolkit.retries import TRANSIENT_RETRY_POLICY, fail_permanently_on
@@ -23,7 +25,7 @@ from reliable_assets.toolkit.source_database import SourceDatabase, SourceDataba
 from reliable_assets.toolkit.versioned_output import versioned_output
 from reliable_assets.toolkit.warehouse import Warehouse
 
-AssetEvents = Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult]
+AssetEvents = Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult | dg.AssetCheckEvaluation]
 SOURCE_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 ORDERS_SQL = """
 SELECT order_id, customer_id, order_ts, updated_at, status, currency, total_amount, is_deleted
@@ -43,7 +45,7 @@ class OrdersExtractConfig(dg.Config):
 
 @dg.asset(
     key=["raw", "orders"],
-    check_specs=pandera_check_specs(RawOrders, ["raw", "orders"]),
+    check_specs=pandera_check_specs(RawOrders, ["raw", "orders"], partitions_def=daily),
     output_required=False,
     group_name="raw",
     io_manager_key="raw_io_manager",
@@ -85,15 +87,15 @@ def orders(
             overlap_minutes=config.overlap_minutes,
         ),
         extracted,
-        pandera_check_results(RawOrders, extracted),
+        lambda _, rows: pandera_check_results(RawOrders, rows),
     )
 
 
 @dg.asset(
     key=["raw", "events"],
     check_specs=[
-        *pandera_check_specs(RawEvents, ["raw", "events"]),
-        dg.AssetCheckSpec("landed_lines_reconciled", asset=["raw", "events"], blocking=True),
+        *pandera_check_specs(RawEvents, ["raw", "events"], partitions_def=daily),
+        check_spec("landed_lines_reconciled", ["raw", "events"], blocking=True, partitions_def=daily),
     ],
     output_required=False,
     group_name="raw",
@@ -110,7 +112,9 @@ def events(
     warehouse: Warehouse,
 ) -> AssetEvents:
     """The day's landed clickstream files, deduplicated by `event_id`; bad lines become dead letters."""
-    parsed, files, lines_rejected, lines_landed = [], 0, 0, 0
+    parsed: list[dict[str, object]] = []
+    tally: dict[str, LineTally] = {}
+    rejected: dict[str, list[Rejected]] = {}
     for day in partition_days(context):
         landed = landing_zone.list_files(f"events/{day.isoformat()}")
         if not landed:
@@ -121,49 +125,75 @@ def events(
                 ),
                 allow_retries=False,
             )
-        rejected: list[Rejected] = []
+        key, counted = day.isoformat(), LineTally(files=len(landed))
+        rejected[key] = []
         for landing_file in landed:
             content = landing_zone.read_bytes(landing_file.key)
             # Counted apart from the parser, so a parser that loses lines cannot hide it.
-            lines_landed += sum(1 for line in content.splitlines() if line.strip())
+            counted.landed += sum(1 for line in content.splitlines() if line.strip())
             good, bad = parse_event_file(content, landing_file.key, day)
             parsed.extend(good)
-            rejected.extend(bad)
-        dead_letters.replace_for_partition(
-            "raw/events",
-            day.isoformat(),
-            [
-                DeadLetter(
-                    record={"source": r.source, "line_number": r.line_number, "line": r.line},
-                    error_type=r.error_type,
-                    error_message=r.error_message,
-                )
-                for r in rejected
-            ],
-            run_id=context.run.run_id,
-        )
-        files += len(landed)
-        lines_rejected += len(rejected)
+            counted.parsed += len(good)
+            rejected[key].extend(bad)
+        tally[key] = counted
     frame, duplicates = events_frame(parsed)
-    reconciled = reconciliation_check(
-        "landed_lines_reconciled",
-        lines_landed,
-        {"loaded": len(frame), "duplicates_dropped": duplicates, "dead_lettered": lines_rejected},
-    )
+
+    def reconciled(key: str | None, rows: pd.DataFrame) -> list[dg.AssetCheckResult]:
+        # Parsed lines of a day's files carry that day (the parser refuses others), so the day's
+        # duplicates are its parsed lines that did not make it into its rows.
+        counted = tally[str(key)]
+        accounted = {
+            "loaded": len(rows),
+            "duplicates_dropped": counted.parsed - len(rows),
+            "dead_lettered": len(rejected[str(key)]),
+        }
+        return [
+            *pandera_check_results(RawEvents, rows),
+            reconciliation_check("landed_lines_reconciled", counted.landed, accounted),
+        ]
+
+    def record_dead_letters() -> None:
+        for key, lines in rejected.items():
+            dead_letters.replace_for_partition(
+                "raw/events", key, [_line_dead_letter(line) for line in lines], run_id=context.run.run_id
+            )
+
     yield from publish_audited(
         context,
         warehouse,
         lambda: versioned_output(
-            context, frame, landing_files=files, duplicates_dropped=duplicates, dead_letters=lines_rejected
+            context,
+            frame,
+            landing_files=sum(counted.files for counted in tally.values()),
+            duplicates_dropped=duplicates,
+            dead_letters=sum(len(lines) for lines in rejected.values()),
         ),
         frame,
-        [*pandera_check_results(RawEvents, frame), reconciled],
+        reconciled,
+        on_publish=record_dead_letters,
+    )
+
+
+@dataclass
+class LineTally:
+    """One day's landing files and their non-blank lines, counted apart from the parser."""
+
+    files: int
+    landed: int = 0
+    parsed: int = 0
+
+
+def _line_dead_letter(rejected: Rejected) -> DeadLetter:
+    return DeadLetter(
+        record={"source": rejected.source, "line_number": rejected.line_number, "line": rejected.line},
+        error_type=rejected.error_type,
+        error_message=rejected.error_message,
     )
 
 
 @dg.asset(
     key=["raw", "fx_rates"],
-    check_specs=pandera_check_specs(RawFxRates, ["raw", "fx_rates"]),
+    check_specs=pandera_check_specs(RawFxRates, ["raw", "fx_rates"], partitions_def=daily),
     output_required=False,
     group_name="raw",
     io_manager_key="raw_io_manager",
@@ -191,7 +221,7 @@ def fx_rates(context: dg.AssetExecutionContext, rates_api: RatesApi, warehouse: 
         warehouse,
         lambda: versioned_output(context, frame),
         frame,
-        pandera_check_results(RawFxRates, frame),
+        lambda _, rows: pandera_check_results(RawFxRates, rows),
     )
 
 
@@ -219,5 +249,5 @@ def customers(
         warehouse,
         lambda: versioned_output(context, snapshot),
         snapshot,
-        pandera_check_results(RawCustomers, snapshot),
+        lambda _, rows: pandera_check_results(RawCustomers, rows),
     )

@@ -11,6 +11,8 @@ import dagster as dg
 import pandas as pd
 import pandera.pandas as pa
 
+from reliable_assets.toolkit.partition_checks import check_spec
+
 SAMPLE_VALUES = 5
 TABLE_LEVEL = "columns_present"
 
@@ -21,13 +23,21 @@ def check_names(model: type[pa.DataFrameModel]) -> list[str]:
 
 
 def pandera_check_specs(
-    model: type[pa.DataFrameModel], asset_key: Sequence[str], blocking: bool = True
+    model: type[pa.DataFrameModel],
+    asset_key: Sequence[str],
+    blocking: bool = True,
+    partitions_def: dg.PartitionsDefinition | None = None,
 ) -> list[dg.AssetCheckSpec]:
-    """The specs to declare on the asset (`check_specs=`), one per contract."""
+    """The specs to declare on the asset (`check_specs=`), one per contract; pass the asset's
+    `partitions_def` so results are kept per partition (see partition_checks.py)."""
     schema = model.to_schema()
     specs = [
-        dg.AssetCheckSpec(
-            TABLE_LEVEL, asset=list(asset_key), blocking=blocking, description="every column present"
+        check_spec(
+            TABLE_LEVEL,
+            asset_key,
+            blocking=blocking,
+            partitions_def=partitions_def,
+            description="every column present",
         )
     ]
     for column, definition in schema.columns.items():
@@ -36,8 +46,12 @@ def pandera_check_specs(
         rules += ["unique"] if definition.unique else []
         description = f"{column}: {definition.dtype}" + (f", {', '.join(rules)}" if rules else "")
         specs.append(
-            dg.AssetCheckSpec(
-                f"{column}_contract", asset=list(asset_key), blocking=blocking, description=description
+            check_spec(
+                f"{column}_contract",
+                asset_key,
+                blocking=blocking,
+                partitions_def=partitions_def,
+                description=description,
             )
         )
     return specs

@@ -12,10 +12,17 @@ from collections.abc import Callable, Iterator, Sequence
 import dagster as dg
 import pandas as pd
 
+from reliable_assets.toolkit.partition_checks import (
+    PartitionChecks,
+    ResultsByPartition,
+    as_events,
+    evaluate_per_partition,
+)
 from reliable_assets.toolkit.partition_filter import PartitionFilter
 from reliable_assets.toolkit.warehouse import Warehouse
 
 Quarantine = Callable[[], str]
+AuditedEvents = Iterator[dg.Output | dg.AssetCheckResult | dg.AssetCheckEvaluation]
 
 
 def _blocked(results: Sequence[dg.AssetCheckResult], blocking: set[str]) -> list[dg.AssetCheckResult]:
@@ -23,28 +30,31 @@ def _blocked(results: Sequence[dg.AssetCheckResult], blocking: set[str]) -> list
     return [r for r in results if not r.passed and r.check_name in blocking and r.severity == error]
 
 
-def gated(
-    make_output: Callable[[], dg.Output],
-    results: Sequence[dg.AssetCheckResult],
-    blocking: set[str],
-    quarantine: Quarantine,
-) -> Iterator[dg.Output | dg.AssetCheckResult]:
-    """Yield the check results, then the output (built only now) if every blocking check passed."""
-    failed = _blocked(results, blocking)
-    location = quarantine() if failed else None
-    for result in results:
-        if location is None or result not in failed:
-            yield result
-            continue
-        yield dg.AssetCheckResult(
-            check_name=result.check_name,
-            passed=False,
-            severity=result.severity,
-            description=result.description,
-            metadata={**(result.metadata or {}), "quarantine": location, "published": False},
-        )
-    if not failed:
-        yield make_output()
+def refused_partitions(results: ResultsByPartition, blocking: set[str]) -> dict[str | None, list[str]]:
+    """Partition -> names of its failed blocking ERROR checks, for the partitions that have any."""
+    refused = {key: [r.check_name or "" for r in _blocked(rs, blocking)] for key, rs in results.items()}
+    return {key: names for key, names in refused.items() if names}
+
+
+def audit(
+    results: ResultsByPartition, blocking: set[str], quarantine: Quarantine
+) -> tuple[dict[str | None, list[dg.AssetCheckResult]], bool]:
+    """The results to report, and whether to publish: no partition failed a blocking check.
+
+    A run writes all its partitions in one transaction, so one refused partition refuses the
+    run: every result then says ``published: False``, which partitions failed which checks, and
+    where the candidate rows were kept (the quarantine is written only then).
+    """
+    refused = refused_partitions(results, blocking)
+    if not refused:
+        return {key: list(rs) for key, rs in results.items()}, True
+    extra: dict[str, dg.RawMetadataValue] = {
+        "quarantine": quarantine(),
+        "published": False,
+        "refused_by": {str(key): names for key, names in refused.items()},
+    }
+    annotated = {key: [r.with_metadata({**r.metadata, **extra}) for r in rs] for key, rs in results.items()}
+    return annotated, False
 
 
 def warehouse_quarantine(
@@ -70,9 +80,11 @@ def publish_audited(
     warehouse: Warehouse,
     make_output: Callable[[], dg.Output],
     frame: pd.DataFrame,
-    results: Sequence[dg.AssetCheckResult],
-) -> Iterator[dg.Output | dg.AssetCheckResult]:
-    """`gated` with the asset's own blocking specs and a quarantine table named after its key."""
+    checks: PartitionChecks,
+    on_publish: Callable[[], None] | None = None,
+) -> AuditedEvents:
+    """Run ``checks`` on each partition's rows of ``frame``, report them per partition, and yield
+    the output only if no blocking check failed (else quarantine the candidate, see `audit`)."""
     blocking = {spec.name for spec in context.assets_def.check_specs if spec.blocking}
     if context.has_partition_key:
         label = context.partition_key
@@ -82,4 +94,9 @@ def publish_audited(
         label = "all"
     table = "_".join(context.asset_key.path)
     quarantine = warehouse_quarantine(warehouse, table, frame, label, context.run.run_id)
-    yield from gated(make_output, results, blocking, quarantine)
+    results, publish = audit(evaluate_per_partition(context, frame, checks), blocking, quarantine)
+    yield from as_events(context, results)
+    if publish:
+        if on_publish is not None:
+            on_publish()  # e.g. the run's dead letters: they describe published partitions only
+        yield make_output()

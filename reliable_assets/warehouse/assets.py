@@ -4,8 +4,10 @@ Every asset here audits its candidate frame before publishing it (see toolkit/qu
 a partition that fails a blocking check is quarantined, not written, and downstream does not run.
 """
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -14,13 +16,14 @@ from pydantic import Field
 from reliable_assets.partitions import chunked_backfill, daily
 from reliable_assets.toolkit.dead_letters import DeadLetter, DeadLetterQueue
 from reliable_assets.toolkit.frame_checks import reconciliation_check
+from reliable_assets.toolkit.partition_checks import PartitionChecks, check_spec
 from reliable_assets.toolkit.partition_days import partition_days
 from reliable_assets.toolkit.partition_filter import PartitionFilter
 from reliable_assets.toolkit.quality_gate import publish_audited
 from reliable_assets.toolkit.row_count_anomaly import row_count_anomaly_check
 from reliable_assets.toolkit.versioned_output import versioned_output
 from reliable_assets.toolkit.warehouse import Warehouse
-from reliable_assets.warehouse.checks import TABLE_CHECKS
+from reliable_assets.warehouse.checks import TABLE_CHECKS, References
 from reliable_assets.warehouse.customers import diff_customer_snapshot
 from reliable_assets.warehouse.events import clean_events
 from reliable_assets.warehouse.features import daily_revenue as revenue_by_country
@@ -29,7 +32,7 @@ from reliable_assets.warehouse.orders import RejectedOrder, clean_orders
 
 WAREHOUSE_IO = "warehouse_io_manager"
 KINDS = {"pandas", "sql"}
-AssetEvents = Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult]
+AssetEvents = Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult | dg.AssetCheckEvaluation]
 FOLLOW_UPSTREAM = dg.AutomationCondition.eager()
 HISTORY_DAYS = 14
 
@@ -39,14 +42,26 @@ def _publish(
     warehouse: Warehouse,
     frame: pd.DataFrame,
     *,
-    run_time_checks: Sequence[dg.AssetCheckResult] = (),
+    run_time_checks: PartitionChecks | None = None,
     metadata: Mapping[str, object] | None = None,
+    on_publish: Callable[[], None] | None = None,
 ) -> AssetEvents:
-    """Audit the candidate frame with the table's checks (plus checks only the run can compute,
-    such as reconciliation with its source), then publish it or quarantine it."""
-    results = [*TABLE_CHECKS[context.asset_key.path[-1]].evaluate(frame, warehouse), *run_time_checks]
+    """Audit each partition of the candidate frame with the table's checks (plus checks only the
+    run can compute, such as reconciliation with its source), then publish it or quarantine it."""
+    table_checks = TABLE_CHECKS[context.asset_key.path[-1]]
+    references = References(warehouse)
+
+    def checks(key: str | None, rows: pd.DataFrame) -> list[dg.AssetCheckResult]:
+        extra = run_time_checks(key, rows) if run_time_checks else []
+        return [*table_checks.evaluate(rows, references), *extra]
+
     yield from publish_audited(
-        context, warehouse, lambda: versioned_output(context, frame, **(metadata or {})), frame, results
+        context,
+        warehouse,
+        lambda: versioned_output(context, frame, **(metadata or {})),
+        frame,
+        checks,
+        on_publish,
     )
 
 
@@ -113,8 +128,10 @@ def dim_customers(
     },
     automation_condition=FOLLOW_UPSTREAM,
     check_specs=[
-        *TABLE_CHECKS["fact_orders"].specs(),
-        dg.AssetCheckSpec("source_rows_reconciled", asset=["warehouse", "fact_orders"], blocking=True),
+        *TABLE_CHECKS["fact_orders"].specs(daily),
+        check_spec(
+            "source_rows_reconciled", ["warehouse", "fact_orders"], blocking=True, partitions_def=daily
+        ),
     ],
     output_required=False,
     group_name="warehouse",
@@ -133,25 +150,44 @@ def fact_orders(
     """Cleaned, typed order versions in USD, upserted on `order_id`; refused rows become dead letters."""
     fact, rejected, superseded = clean_orders(raw_orders, fx_rates, set(customers["customer_id"].astype(int)))
     _check_bad_record_rate(len(rejected), len(raw_orders), config.max_bad_record_rate, "order versions")
-    for day in partition_days(context):
-        dead_letters.replace_for_partition(
-            "warehouse/fact_orders",
-            day.isoformat(),
-            [_order_dead_letter(r) for r in rejected if pd.Timestamp(r.record["extract_date"]).date() == day],
-            run_id=context.run.run_id,
-        )
-    reconciled = reconciliation_check(
-        "source_rows_reconciled",
-        len(raw_orders),
-        {"loaded": len(fact), "dead_lettered": len(rejected), "superseded_in_range": superseded},
-    )
+    source_rows = Counter(_day_key(day) for day in raw_orders["extract_date"])
+    refused = Counter(_day_key(r.record["extract_date"]) for r in rejected)
+
+    def reconciled(key: str | None, rows: pd.DataFrame) -> list[dg.AssetCheckResult]:
+        day = str(key)
+        accounted = {
+            "loaded": len(rows),
+            "dead_lettered": refused[day],
+            "superseded_in_range": superseded.get(day, 0),
+        }
+        return [reconciliation_check("source_rows_reconciled", source_rows[day], accounted)]
+
+    def record_dead_letters() -> None:
+        for day in partition_days(context):
+            dead_letters.replace_for_partition(
+                "warehouse/fact_orders",
+                day.isoformat(),
+                [
+                    _order_dead_letter(r)
+                    for r in rejected
+                    if _day_key(r.record["extract_date"]) == day.isoformat()
+                ],
+                run_id=context.run.run_id,
+            )
+
     yield from _publish(
         context,
         warehouse,
         fact,
-        run_time_checks=[reconciled],
+        run_time_checks=reconciled,
         metadata={"source_rows": len(raw_orders), "dead_letters": len(rejected)},
+        on_publish=record_dead_letters,
     )
+
+
+def _day_key(value: Any) -> str:
+    """The daily partition key (ISO date) of a date or timestamp value."""
+    return pd.Timestamp(value).date().isoformat()
 
 
 def _order_dead_letter(rejected: RejectedOrder) -> DeadLetter:
@@ -168,8 +204,8 @@ def _order_dead_letter(rejected: RejectedOrder) -> DeadLetter:
     metadata={"partition_expr": "event_date"},
     automation_condition=FOLLOW_UPSTREAM,
     check_specs=[
-        *TABLE_CHECKS["daily_events"].specs(),
-        dg.AssetCheckSpec("row_count_anomaly", asset=["warehouse", "daily_events"], blocking=False),
+        *TABLE_CHECKS["daily_events"].specs(daily),
+        check_spec("row_count_anomaly", ["warehouse", "daily_events"], blocking=False, partitions_def=daily),
     ],
     output_required=False,
     group_name="warehouse",
@@ -181,16 +217,24 @@ def daily_events(
 ) -> AssetEvents:
     """Cleaned clickstream events, one partition per `event_date`."""
     cleaned = clean_events(raw_events)
-    anomaly = _row_count_anomaly(context, warehouse, cleaned)
-    yield from _publish(context, warehouse, cleaned, run_time_checks=[anomaly])
+    counts = _daily_event_counts(context, warehouse, cleaned)
+
+    def anomaly(key: str | None, rows: pd.DataFrame) -> list[dg.AssetCheckResult]:
+        day = pd.Timestamp(str(key))
+        trailing = [counts[day - pd.Timedelta(days=n)] for n in range(HISTORY_DAYS, 0, -1)]
+        history = [count for count in trailing if count is not None]
+        return [row_count_anomaly_check("row_count_anomaly", len(rows), history)]
+
+    yield from _publish(context, warehouse, cleaned, run_time_checks=anomaly)
 
 
-def _row_count_anomaly(
+def _daily_event_counts(
     context: dg.AssetExecutionContext, warehouse: Warehouse, events: pd.DataFrame
-) -> dg.AssetCheckResult:
-    """Each day's event count against the counts of the 14 days before the run; a failing day wins."""
+) -> defaultdict[pd.Timestamp, int | None]:
+    """Rows per day: stored ones for the 14 days before the run, the candidate's for the run's
+    own days (so each day of a range is judged against the days just before it). None: no data."""
     start = pd.Timestamp(context.partition_time_window.start).tz_localize(None)
-    history: list[int] = []
+    counts: defaultdict[pd.Timestamp, int | None] = defaultdict(lambda: None)
     if warehouse.table_exists("warehouse", "daily_events"):
         earlier = warehouse.read_table(
             "warehouse",
@@ -199,10 +243,14 @@ def _row_count_anomaly(
                 "event_date", start - pd.Timedelta(days=HISTORY_DAYS), start
             ),
         )
-        history = [int(n) for n in earlier.groupby("event_date").size()]
-    per_day = [int(n) for n in events.groupby("event_date").size()] or [0]
-    results = [row_count_anomaly_check("row_count_anomaly", rows, history) for rows in per_day]
-    return next((result for result in results if not result.passed), results[0])
+        counts.update(_rows_per_day(earlier))
+    counts.update(_rows_per_day(events))
+    return counts
+
+
+def _rows_per_day(events: pd.DataFrame) -> dict[pd.Timestamp, int]:
+    per_day = events.groupby("event_date").size()
+    return {pd.Timestamp(day): int(n) for day, n in zip(per_day.index, per_day, strict=True)}
 
 
 @dg.asset(
@@ -220,7 +268,7 @@ def _row_count_anomaly(
         "partition_expr": "feature_date",
     },
     automation_condition=FOLLOW_UPSTREAM,
-    check_specs=TABLE_CHECKS["user_features"].specs(),
+    check_specs=TABLE_CHECKS["user_features"].specs(daily),
     output_required=False,
     group_name="warehouse",
     io_manager_key=WAREHOUSE_IO,
@@ -250,7 +298,7 @@ def user_features(
     backfill_policy=chunked_backfill,
     metadata={"partition_expr": "revenue_date"},
     automation_condition=FOLLOW_UPSTREAM,
-    check_specs=TABLE_CHECKS["daily_revenue"].specs(),
+    check_specs=TABLE_CHECKS["daily_revenue"].specs(daily),
     output_required=False,
     group_name="warehouse",
     io_manager_key=WAREHOUSE_IO,

@@ -6,6 +6,7 @@ The assets run them on every candidate frame before publishing it (write, audit,
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import dagster as dg
 import pandas as pd
@@ -13,6 +14,7 @@ import pandera.pandas as pa
 
 from reliable_assets.toolkit.frame_checks import not_null_check, referential_check, unique_check
 from reliable_assets.toolkit.pandera_checks import pandera_check_results, pandera_check_specs
+from reliable_assets.toolkit.partition_checks import check_spec
 from reliable_assets.toolkit.warehouse import Warehouse
 from reliable_assets.warehouse.schemas import (
     DailyEvents,
@@ -22,7 +24,22 @@ from reliable_assets.warehouse.schemas import (
     UserFeatures,
 )
 
-ExtraChecks = Callable[[pd.DataFrame, Warehouse], list[dg.AssetCheckResult]]
+
+class References:
+    """What checks compare against (known customers), read from the warehouse at most once per
+    audit however many partitions are checked."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self._warehouse = warehouse
+
+    @cached_property
+    def known_customers(self) -> set[int]:
+        if not self._warehouse.table_exists("warehouse", "dim_customers"):
+            return set()
+        return set(self._warehouse.read_table("warehouse", "dim_customers")["customer_id"].astype(int))
+
+
+ExtraChecks = Callable[[pd.DataFrame, References], list[dg.AssetCheckResult]]
 
 
 @dataclass(frozen=True)
@@ -38,20 +55,15 @@ class TableChecks:
     def asset_key(self) -> list[str]:
         return ["warehouse", self.table]
 
-    def specs(self) -> list[dg.AssetCheckSpec]:
+    def specs(self, partitions_def: dg.PartitionsDefinition | None = None) -> list[dg.AssetCheckSpec]:
         extra = [
-            dg.AssetCheckSpec(name, asset=self.asset_key, blocking=True) for name in self.extra_check_names
+            check_spec(name, self.asset_key, blocking=True, partitions_def=partitions_def)
+            for name in self.extra_check_names
         ]
-        return [*pandera_check_specs(self.model, self.asset_key), *extra]
+        return [*pandera_check_specs(self.model, self.asset_key, partitions_def=partitions_def), *extra]
 
-    def evaluate(self, frame: pd.DataFrame, warehouse: Warehouse) -> list[dg.AssetCheckResult]:
-        return [*pandera_check_results(self.model, frame), *self.extra_checks(frame, warehouse)]
-
-
-def _known_customers(warehouse: Warehouse) -> set[int]:
-    if not warehouse.table_exists("warehouse", "dim_customers"):
-        return set()
-    return set(warehouse.read_table("warehouse", "dim_customers")["customer_id"].astype(int))
+    def evaluate(self, frame: pd.DataFrame, references: References) -> list[dg.AssetCheckResult]:
+        return [*pandera_check_results(self.model, frame), *self.extra_checks(frame, references)]
 
 
 TABLE_CHECKS = {
@@ -67,10 +79,10 @@ TABLE_CHECKS = {
             "fact_orders",
             FactOrders,
             ("order_id_unique", "amount_usd_not_null", "customer_known"),
-            lambda frame, warehouse: [
+            lambda frame, references: [
                 unique_check(frame, ["order_id"], "order_id_unique"),
                 not_null_check(frame, ["amount_usd"], "amount_usd_not_null"),
-                referential_check(frame, "customer_id", _known_customers(warehouse), "customer_known"),
+                referential_check(frame, "customer_id", references.known_customers, "customer_known"),
             ],
         ),
         TableChecks(

@@ -26,7 +26,9 @@ ORDER_STATUSES = frozenset({"placed", "paid", "shipped", "delivered", "cancelled
 class CleanedOrders(NamedTuple):
     fact: pd.DataFrame
     rejected: list["RejectedOrder"]
-    superseded: int  # versions dropped because a later extraction of the same range carries the order
+    # Per extract day (ISO date): versions dropped because a later extraction in the same range
+    # carries the order.
+    superseded: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -91,4 +93,6 @@ def clean_orders(
     )
     # The overlap window can bring the same order twice into one range run: keep its newest extraction.
     latest = fact.sort_values(["order_id", "extract_date"]).drop_duplicates("order_id", keep="last")
-    return CleanedOrders(latest[FACT_COLUMNS].reset_index(drop=True), rejected, len(fact) - len(latest))
+    dropped = fact.loc[fact.index.difference(latest.index), "extract_date"]
+    superseded = {day.date().isoformat(): int(n) for day, n in dropped.value_counts().items()}
+    return CleanedOrders(latest[FACT_COLUMNS].reset_index(drop=True), rejected, superseded)

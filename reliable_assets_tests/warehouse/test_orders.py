@@ -62,6 +62,6 @@ def test_an_order_extracted_twice_in_a_range_keeps_its_latest_extraction() -> No
     fact, _, superseded = clean_orders(
         pd.DataFrame([_order("o1"), _order("o1", extract_date=later)]), rates, {1}
     )
-    assert superseded == 1
+    assert superseded == {DAY.date().isoformat(): 1}  # the earlier day's version gave way
     assert len(fact) == 1
     assert fact.loc[0, "extract_date"] == later

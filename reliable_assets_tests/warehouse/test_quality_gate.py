@@ -52,6 +52,7 @@ def test_blocking_failure_keeps_the_published_partition_and_stops_downstream(
     assert not result.success
     failed = {e.check_name: e for e in result.checks if not e.passed}
     assert set(failed) == {"user_id_contract"}
+    assert failed["user_id_contract"].partition == day.isoformat()
     assert "ops.quarantine_warehouse_daily_events" in str(
         failed["user_id_contract"].metadata["quarantine"].value
     )
@@ -72,3 +73,38 @@ def test_blocking_failure_keeps_the_published_partition_and_stops_downstream(
     assert len(quarantined) == len(raw)
     assert (quarantined["user_id"] == -5).sum() == 1
     assert set(quarantined["quarantined_partition"]) == {day.isoformat()}
+
+
+def test_a_range_with_one_bad_day_names_that_day_and_publishes_none(
+    data_dir: Path, rates_api: str, instance: dg.DagsterInstance
+) -> None:
+    """A three-day range run of daily_events where only the middle day's raw rows are bad: the
+    contract fails for that partition alone, and no day of the range is published."""
+    simulate(small_simulation())
+    definitions = defs()
+    first, last = SIM_DAY_LIST[0].isoformat(), SIM_DAY_LIST[-1].isoformat()
+    day_range = {RANGE_START_TAG: first, RANGE_END_TAG: last}
+    assert execute_assets(definitions, instance, SNAPSHOT_ASSETS, "snapshot").success
+    assert execute_assets(definitions, instance, DAILY_ASSETS, "daily", day_range).success
+    warehouse = DuckDBWarehouse(path=str(paths.warehouse_path()))
+    published = warehouse.read_table("warehouse", "daily_events", include_audit=True)
+
+    bad_day = SIM_DAY_LIST[1]
+    raw_file = data_dir / "lake" / "raw" / "events" / f"{bad_day.isoformat()}.parquet"
+    raw = pd.read_parquet(raw_file)
+    raw.loc[raw.index[:2], "user_id"] = -5
+    raw.to_parquet(raw_file)
+
+    result = execute_assets(definitions, instance, ["warehouse/daily_events"], "gate", day_range)
+    assert not result.success
+    contract = {e.partition: e for e in result.checks if e.check_name == "user_id_contract"}
+    expected: dict[str | None, bool] = {day.isoformat(): day != bad_day for day in SIM_DAY_LIST}
+    expected[None] = False  # the range's summary result
+    assert {key: e.passed for key, e in contract.items()} == expected
+    assert contract[bad_day.isoformat()].metadata["failing_rows"].value == 2
+    assert contract[None].metadata["failed_partitions"].value == [bad_day.isoformat()]
+    after = warehouse.read_table("warehouse", "daily_events", include_audit=True)
+    pd.testing.assert_frame_equal(
+        after.sort_values("event_id").reset_index(drop=True),
+        published.sort_values("event_id").reset_index(drop=True),
+    )
