@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import psycopg2  # type: ignore[import-untyped]
+import psycopg2
 import sqlalchemy as sa
 
 from reliable_assets.toolkit.partition_filter import PartitionFilter

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 
-import psycopg2  # type: ignore[import-untyped]  # no stubs in the locked env
+import psycopg2
 import pytest
 import sqlalchemy as sa
 

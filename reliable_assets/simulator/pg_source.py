@@ -14,7 +14,7 @@ import hashlib
 import io
 from collections.abc import Iterable, Sequence
 
-import psycopg2  # type: ignore[import-untyped]  # no stubs in the locked env
+import psycopg2
 
 from reliable_assets.simulator.customers import Customer
 from reliable_assets.simulator.orders import Order

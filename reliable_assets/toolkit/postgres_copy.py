@@ -197,6 +197,9 @@ class FrameCopyReader:
         self._ended = kind == "end"
         return payload
 
+    # psycopg2's copy_expert type asks for readline too; COPY FROM only ever calls read.
+    readline = read
+
     def close(self) -> None:
         self._stopped.set()
         self._producer.join()

@@ -22,11 +22,12 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
-import psycopg2  # type: ignore[import-untyped]  # no stubs in the locked env (types-psycopg2)
-import psycopg2.errors  # type: ignore[import-untyped]
+import psycopg2
+import psycopg2.errors
+from psycopg2 import extensions
 from pydantic import Field
 
 from reliable_assets.toolkit import postgres_types as pgt
@@ -44,25 +45,6 @@ from reliable_assets.toolkit.warehouse import (
 
 _STAGED = quote_identifier("reliable_assets_staged")
 _SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg2://")
-
-
-class Cursor(Protocol):
-    """The part of a psycopg2 cursor this module uses (psycopg2 ships no type hints)."""
-
-    description: Sequence[Any] | None
-    rowcount: int
-
-    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None: ...
-    def fetchone(self) -> tuple[Any, ...] | None: ...
-    def fetchall(self) -> list[tuple[Any, ...]]: ...
-    def copy_expert(self, sql: str, file: Any, size: int = 8192) -> None: ...
-
-
-class Connection(Protocol):
-    def cursor(self) -> Any: ...
-    def commit(self) -> None: ...
-    def rollback(self) -> None: ...
-    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -112,8 +94,8 @@ class PostgresWarehouse(Warehouse):
         )
 
     @contextmanager
-    def _connection(self) -> Iterator[Connection]:
-        connection: Connection = psycopg2.connect(self._dsn(), application_name="reliable_assets")
+    def _connection(self) -> Iterator[extensions.connection]:
+        connection: extensions.connection = psycopg2.connect(self._dsn(), application_name="reliable_assets")
         try:
             with connection.cursor() as cursor:
                 # Naive timestamps mean UTC everywhere in the toolkit (partition bounds included).
@@ -126,7 +108,7 @@ class PostgresWarehouse(Warehouse):
             connection.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[Cursor]:
+    def _transaction(self) -> Iterator[extensions.cursor]:
         with self._connection() as connection:
             try:
                 with connection.cursor() as cursor:
@@ -143,7 +125,7 @@ class PostgresWarehouse(Warehouse):
         ``copied``, ``upserted``, ``committing``, ``committed``). A no-op: the crash tests override
         it to pause there and be killed, so atomicity is shown at every step, not assumed."""
 
-    def _lock_table(self, cursor: Cursor, schema: str, table: str) -> None:
+    def _lock_table(self, cursor: extensions.cursor, schema: str, table: str) -> None:
         """Serialize writers of one table for the rest of the transaction (advisory lock)."""
         cursor.execute("SET LOCAL lock_timeout = %s", [f"{int(self.lock_timeout_seconds * 1000)}ms"])
         try:
@@ -292,7 +274,7 @@ class PostgresWarehouse(Warehouse):
 
     def _copy(
         self,
-        cursor: Cursor,
+        cursor: extensions.cursor,
         target: str,
         frame: pd.DataFrame,
         plans: dict[str, pgt.ColumnPlan],
@@ -343,7 +325,7 @@ def _frame_types(frame: pd.DataFrame, table: str) -> dict[str, str | None]:
 
 
 def _prepare_table(
-    cursor: Cursor,
+    cursor: extensions.cursor,
     schema: str,
     table: str,
     frame: pd.DataFrame,
@@ -403,7 +385,7 @@ def _prepare_table(
     return plans
 
 
-def _ensure_unique_index(cursor: Cursor, schema: str, table: str, keys: list[str]) -> None:
+def _ensure_unique_index(cursor: extensions.cursor, schema: str, table: str, keys: list[str]) -> None:
     """ON CONFLICT needs a unique index on exactly the keys; create it if the table has none."""
     cursor.execute(
         "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid"
@@ -468,7 +450,7 @@ def _refuse_bad_keys(frame: pd.DataFrame, table: str, keys: list[str]) -> None:
         )
 
 
-def _table_columns(cursor: Cursor, schema: str, table: str) -> dict[str, _TableColumn]:
+def _table_columns(cursor: extensions.cursor, schema: str, table: str) -> dict[str, _TableColumn]:
     cursor.execute(
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull FROM pg_attribute a"
         " JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
@@ -479,13 +461,13 @@ def _table_columns(cursor: Cursor, schema: str, table: str) -> dict[str, _TableC
     return {str(name): _TableColumn(str(kind), bool(not_null)) for name, kind, not_null in cursor.fetchall()}
 
 
-def _all_null(cursor: Cursor, target: str, column: str) -> bool:
+def _all_null(cursor: extensions.cursor, target: str, column: str) -> bool:
     cursor.execute(f"SELECT count({quote_identifier(column)}) FROM {target}")
     row = cursor.fetchone()
     return row is not None and int(row[0]) == 0
 
 
-def _fetch_frame(cursor: Cursor) -> pd.DataFrame:
+def _fetch_frame(cursor: extensions.cursor) -> pd.DataFrame:
     names = [str(column.name) for column in cursor.description or []]
     return pd.DataFrame.from_records(cursor.fetchall(), columns=names, coerce_float=True)
 

@@ -4,7 +4,7 @@ storage on PostgreSQL records real runs."""
 from pathlib import Path
 
 import dagster as dg
-import psycopg2  # type: ignore[import-untyped]
+import psycopg2
 import pytest
 
 from reliable_assets_tests.pg_server import pg_database_url, pg_url, with_database  # noqa: F401

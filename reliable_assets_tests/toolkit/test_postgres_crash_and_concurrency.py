@@ -7,7 +7,7 @@ import signal
 from multiprocessing.context import ForkProcess
 from pathlib import Path
 
-import psycopg2  # type: ignore[import-untyped]
+import psycopg2
 import pytest
 
 from reliable_assets.toolkit.postgres_warehouse import PostgresWarehouse
@@ -44,8 +44,9 @@ def _fingerprint(url: str, day: object = DAY) -> tuple[int, str]:
     try:
         with connection.cursor() as cursor:
             cursor.execute(FINGERPRINT_SQL, [day])
-            count, digest = cursor.fetchone()
-            return int(count), str(digest)
+            row = cursor.fetchone()
+            assert row is not None  # an aggregate always returns one row
+            return int(row[0]), str(row[1])
     finally:
         connection.close()
 
