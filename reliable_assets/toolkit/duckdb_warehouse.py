@@ -29,6 +29,8 @@ from reliable_assets.toolkit.warehouse import (
     WarehouseLockTimeoutError,
     WarehouseWriteError,
     WriteResult,
+    delete_statement,
+    require_upsert_columns,
     select_statement,
 )
 
@@ -150,12 +152,7 @@ class DuckDBWarehouse(Warehouse):
         target = qualified_name(schema, table)
         with self._transaction() as connection:
             all_null = _stage_into_table(connection, schema, table, frame)
-            delete_sql = f"DELETE FROM {target}"
-            params: list[Any] = []
-            if partition_filter is not None:
-                where, params = partition_filter.to_sql("?")
-                delete_sql += f" WHERE {where}"
-            deleted = _count(connection.execute(delete_sql, params))
+            deleted = _count(connection.execute(*delete_statement(schema, table, partition_filter, "?")))
             inserted = _insert_staged(connection, target, frame, all_null)
         return WriteResult(rows_inserted=inserted, rows_deleted=deleted)
 
@@ -168,13 +165,7 @@ class DuckDBWarehouse(Warehouse):
         version_column: str | None = None,
     ) -> WriteResult:
         target = qualified_name(schema, table)
-        required = [*keys, *([version_column] if version_column else [])]
-        missing = [column for column in required if column not in frame.columns]
-        if not keys or missing:
-            raise WarehouseWriteError(
-                f"Upsert into {schema}.{table} needs key columns (got {list(keys)}) that are all in the"
-                f" frame; missing: {missing}"
-            )
+        require_upsert_columns(frame, f"{schema}.{table}", keys, version_column)
         with self._transaction() as connection:
             all_null = _stage_into_table(connection, schema, table, frame)
             _refuse_bad_keys(connection, f"{schema}.{table}", list(keys))

@@ -40,6 +40,8 @@ from reliable_assets.toolkit.warehouse import (
     WarehouseLockTimeoutError,
     WarehouseWriteError,
     WriteResult,
+    delete_statement,
+    require_upsert_columns,
     select_statement,
 )
 
@@ -209,12 +211,7 @@ class PostgresWarehouse(Warehouse):
         with self._transaction() as cursor:
             self._lock_table(cursor, schema, table)
             plans = _prepare_table(cursor, schema, table, frame, frame_types, keys=())
-            delete_sql = f"DELETE FROM {target}"
-            params: list[Any] = []
-            if partition_filter is not None:
-                where, params = partition_filter.to_sql("%s")
-                delete_sql += f" WHERE {where}"
-            cursor.execute(delete_sql, params)
+            cursor.execute(*delete_statement(schema, table, partition_filter, "%s"))
             deleted = cursor.rowcount
             self._reached("deleted")
             self._copy(cursor, target, frame, plans, f"{schema}.{table}")
@@ -230,15 +227,7 @@ class PostgresWarehouse(Warehouse):
     ) -> WriteResult:
         target = qualified_name(schema, table)
         label = f"{schema}.{table}"
-        required = [
-            validate_identifier(name) for name in [*keys, *([version_column] if version_column else [])]
-        ]
-        missing = [column for column in required if column not in frame.columns]
-        if not keys or missing:
-            raise WarehouseWriteError(
-                f"Upsert into {label} needs key columns (got {list(keys)}) that are all in the"
-                f" frame; missing: {missing}"
-            )
+        require_upsert_columns(frame, label, keys, version_column)
         frame_types = _frame_types(frame, label)
         _refuse_bad_keys(frame, label, list(keys))
         self._ensure_schema(schema)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from reliable_assets.toolkit.content_hash import frame_content_hash, is_audit_column
 from reliable_assets.toolkit.partition_filter import PartitionFilter
-from reliable_assets.toolkit.sql import column_list, qualified_name
+from reliable_assets.toolkit.sql import column_list, qualified_name, validate_identifier
 
 
 def select_statement(
@@ -32,10 +32,34 @@ def select_statement(
     """`SELECT` of a table's (content) columns, restricted to a partition; one builder for every engine."""
     selected = [name for name in columns if include_audit or not is_audit_column(name)]
     sql = f"SELECT {column_list(selected)} FROM {qualified_name(schema, table)}"
+    return _restricted(sql, partition, placeholder)
+
+
+def delete_statement(
+    schema: str, table: str, partition: PartitionFilter | None, placeholder: str
+) -> tuple[str, list[Any]]:
+    """`DELETE` of a partition's rows (all rows when ``partition`` is None); values bound."""
+    return _restricted(f"DELETE FROM {qualified_name(schema, table)}", partition, placeholder)
+
+
+def _restricted(sql: str, partition: PartitionFilter | None, placeholder: str) -> tuple[str, list[Any]]:
     if partition is None:
         return sql, []
     where, params = partition.to_sql(placeholder)
     return f"{sql} WHERE {where}", params
+
+
+def require_upsert_columns(
+    frame: pd.DataFrame, label: str, keys: Sequence[str], version_column: str | None
+) -> None:
+    """Refuse an upsert without keys, or whose key or version columns are not in the frame."""
+    required = [validate_identifier(name) for name in [*keys, *([version_column] if version_column else [])]]
+    missing = [column for column in required if column not in frame.columns]
+    if not keys or missing:
+        raise WarehouseWriteError(
+            f"Upsert into {label} needs key columns (got {list(keys)}) that are all in the"
+            f" frame; missing: {missing}"
+        )
 
 
 class WarehouseWriteError(Exception):
