@@ -21,6 +21,7 @@ from reliable_assets.toolkit.partition_checks import check_spec
 from reliable_assets.toolkit.partition_days import partition_days
 from reliable_assets.toolkit.quality_gate import publish_audited
 from reliable_assets.toolkit.retries import TRANSIENT_RETRY_POLICY, fail_permanently_on
+from reliable_assets.toolkit.row_count_history import row_count_anomaly_checks, row_count_anomaly_spec
 from reliable_assets.toolkit.source_database import SourceDatabase, SourceDatabaseMissingError
 from reliable_assets.toolkit.versioned_output import versioned_output
 from reliable_assets.toolkit.warehouse import Warehouse
@@ -45,7 +46,10 @@ class OrdersExtractConfig(dg.Config):
 
 @dg.asset(
     key=["raw", "orders"],
-    check_specs=pandera_check_specs(RawOrders, ["raw", "orders"], partitions_def=daily),
+    check_specs=[
+        *pandera_check_specs(RawOrders, ["raw", "orders"], partitions_def=daily),
+        row_count_anomaly_spec(["raw", "orders"], daily),
+    ],
     output_required=False,
     group_name="raw",
     io_manager_key="raw_io_manager",
@@ -77,6 +81,7 @@ def orders(
             )
         frames.append(rows.assign(extract_date=pd.Timestamp(day)))
     extracted = pd.concat(frames, ignore_index=True)
+    anomaly = row_count_anomaly_checks(context, extracted)
     yield from publish_audited(
         context,
         warehouse,
@@ -87,7 +92,7 @@ def orders(
             overlap_minutes=config.overlap_minutes,
         ),
         extracted,
-        lambda _, rows: pandera_check_results(RawOrders, rows),
+        lambda key, rows: [*pandera_check_results(RawOrders, rows), *anomaly(key, rows)],
     )
 
 
@@ -96,6 +101,7 @@ def orders(
     check_specs=[
         *pandera_check_specs(RawEvents, ["raw", "events"], partitions_def=daily),
         check_spec("landed_lines_reconciled", ["raw", "events"], blocking=True, partitions_def=daily),
+        row_count_anomaly_spec(["raw", "events"], daily),
     ],
     output_required=False,
     group_name="raw",
@@ -137,6 +143,7 @@ def events(
             rejected[key].extend(bad)
         tally[key] = counted
     frame, duplicates = events_frame(parsed)
+    anomaly = row_count_anomaly_checks(context, frame)
 
     def reconciled(key: str | None, rows: pd.DataFrame) -> list[dg.AssetCheckResult]:
         # Parsed lines of a day's files carry that day (the parser refuses others), so the day's
@@ -150,6 +157,7 @@ def events(
         return [
             *pandera_check_results(RawEvents, rows),
             reconciliation_check("landed_lines_reconciled", counted.landed, accounted),
+            *anomaly(key, rows),
         ]
 
     def record_dead_letters() -> None:

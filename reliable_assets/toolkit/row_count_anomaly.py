@@ -27,7 +27,7 @@ def row_count_anomaly_check(
             passed=True,
             severity=severity,
             description=f"history of {len(history)} partitions; judging needs {MIN_HISTORY}",
-            metadata={"rows": rows, "history_partitions": len(history)},
+            metadata={"rows": rows, "history_partitions": len(history), "history": list(history)},
         )
     counts = np.asarray(history, dtype=float)
     median = float(np.median(counts))
@@ -44,5 +44,6 @@ def row_count_anomaly_check(
             "robust_sigma": round(sigma, 3),
             "robust_z": round(robust_z, 3),
             "history_partitions": len(history),
+            "history": list(history),
         },
     )

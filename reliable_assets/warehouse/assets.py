@@ -4,7 +4,7 @@ Every asset here audits its candidate frame before publishing it (see toolkit/qu
 a partition that fails a blocking check is quarantined, not written, and downstream does not run.
 """
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from typing import Any
@@ -20,7 +20,7 @@ from reliable_assets.toolkit.partition_checks import PartitionChecks, check_spec
 from reliable_assets.toolkit.partition_days import partition_days
 from reliable_assets.toolkit.partition_filter import PartitionFilter
 from reliable_assets.toolkit.quality_gate import publish_audited
-from reliable_assets.toolkit.row_count_anomaly import row_count_anomaly_check
+from reliable_assets.toolkit.row_count_history import row_count_anomaly_checks, row_count_anomaly_spec
 from reliable_assets.toolkit.versioned_output import versioned_output
 from reliable_assets.toolkit.warehouse import Warehouse
 from reliable_assets.warehouse.checks import TABLE_CHECKS, References
@@ -34,7 +34,6 @@ WAREHOUSE_IO = "warehouse_io_manager"
 KINDS = {"pandas", "sql"}
 AssetEvents = Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult | dg.AssetCheckEvaluation]
 FOLLOW_UPSTREAM = dg.AutomationCondition.eager()
-HISTORY_DAYS = 14
 
 
 def _publish(
@@ -205,7 +204,7 @@ def _order_dead_letter(rejected: RejectedOrder) -> DeadLetter:
     automation_condition=FOLLOW_UPSTREAM,
     check_specs=[
         *TABLE_CHECKS["daily_events"].specs(daily),
-        check_spec("row_count_anomaly", ["warehouse", "daily_events"], blocking=False, partitions_def=daily),
+        row_count_anomaly_spec(["warehouse", "daily_events"], daily),
     ],
     output_required=False,
     group_name="warehouse",
@@ -217,40 +216,9 @@ def daily_events(
 ) -> AssetEvents:
     """Cleaned clickstream events, one partition per `event_date`."""
     cleaned = clean_events(raw_events)
-    counts = _daily_event_counts(context, warehouse, cleaned)
-
-    def anomaly(key: str | None, rows: pd.DataFrame) -> list[dg.AssetCheckResult]:
-        day = pd.Timestamp(str(key))
-        trailing = [counts[day - pd.Timedelta(days=n)] for n in range(HISTORY_DAYS, 0, -1)]
-        history = [count for count in trailing if count is not None]
-        return [row_count_anomaly_check("row_count_anomaly", len(rows), history)]
-
-    yield from _publish(context, warehouse, cleaned, run_time_checks=anomaly)
-
-
-def _daily_event_counts(
-    context: dg.AssetExecutionContext, warehouse: Warehouse, events: pd.DataFrame
-) -> defaultdict[pd.Timestamp, int | None]:
-    """Rows per day: stored ones for the 14 days before the run, the candidate's for the run's
-    own days (so each day of a range is judged against the days just before it). None: no data."""
-    start = pd.Timestamp(context.partition_time_window.start).tz_localize(None)
-    counts: defaultdict[pd.Timestamp, int | None] = defaultdict(lambda: None)
-    if warehouse.table_exists("warehouse", "daily_events"):
-        earlier = warehouse.read_table(
-            "warehouse",
-            "daily_events",
-            partition=PartitionFilter.time_range(
-                "event_date", start - pd.Timedelta(days=HISTORY_DAYS), start
-            ),
-        )
-        counts.update(_rows_per_day(earlier))
-    counts.update(_rows_per_day(events))
-    return counts
-
-
-def _rows_per_day(events: pd.DataFrame) -> dict[pd.Timestamp, int]:
-    per_day = events.groupby("event_date").size()
-    return {pd.Timestamp(day): int(n) for day, n in zip(per_day.index, per_day, strict=True)}
+    yield from _publish(
+        context, warehouse, cleaned, run_time_checks=row_count_anomaly_checks(context, cleaned)
+    )
 
 
 @dg.asset(
