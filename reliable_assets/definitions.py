@@ -5,6 +5,7 @@ import dagster as dg
 from reliable_assets import settings
 from reliable_assets.ml import assets as ml_assets
 from reliable_assets.ops import assets as ops_assets
+from reliable_assets.ops.alerts import alert_on_check_failure, alert_on_freshness, alert_on_run_failure
 from reliable_assets.ops.freshness import (
     freshness_checks_sensor,
     partition_freshness_checks,
@@ -28,6 +29,9 @@ def defs() -> dg.Definitions:
         sensors=[
             landing_zone_sensor,
             freshness_checks_sensor(freshness_checks),
+            alert_on_run_failure,
+            alert_on_check_failure,
+            alert_on_freshness,
             dg.AutomationConditionSensorDefinition(
                 "downstream_automation",
                 target=dg.AssetSelection.all(),

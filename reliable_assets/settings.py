@@ -13,6 +13,7 @@ from dagster_aws.s3 import S3Resource
 
 from reliable_assets import paths
 from reliable_assets.raw.resources import RatesApi
+from reliable_assets.toolkit.alerts import AlertSink
 from reliable_assets.toolkit.dead_letters import DeadLetterQueue
 from reliable_assets.toolkit.duckdb_warehouse import DuckDBWarehouse
 from reliable_assets.toolkit.file_io_managers import JsonIOManager, ParquetIOManager
@@ -36,6 +37,7 @@ RESOURCE_KEYS = frozenset(
         "raw_io_manager",
         "model_io_manager",
         "warehouse_io_manager",
+        "alerts",
     }
 )
 
@@ -67,6 +69,12 @@ def _rates_api() -> RatesApi:
     )
 
 
+def _alerts(warehouse: Any) -> AlertSink:
+    """The webhook only when ALERT_WEBHOOK_URL is set (a secret: through EnvVar); else log and table."""
+    webhook = dg.EnvVar("ALERT_WEBHOOK_URL") if os.environ.get("ALERT_WEBHOOK_URL") else None
+    return AlertSink(warehouse=warehouse, webhook_url=webhook)
+
+
 def local_resources() -> dict[str, Any]:
     """The embedded default: SQLite source, landing folder, Parquet files, DuckDB warehouse."""
     warehouse = DuckDBWarehouse(path=str(paths.warehouse_path()))
@@ -79,6 +87,7 @@ def local_resources() -> dict[str, Any]:
         "raw_io_manager": ParquetIOManager(base_dir=str(paths.raw_dir())),
         "model_io_manager": JsonIOManager(base_dir=str(paths.raw_dir())),
         "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
+        "alerts": _alerts(warehouse),
     }
 
 
@@ -116,6 +125,7 @@ def prod_resources() -> dict[str, Any]:
         "raw_io_manager": S3ParquetIOManager(bucket=raw_bucket, prefix="", s3=s3),
         "model_io_manager": S3JsonIOManager(bucket=raw_bucket, prefix="models", s3=s3),
         "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
+        "alerts": _alerts(warehouse),
     }
 
 

@@ -35,6 +35,16 @@ def test_asset_keys_and_groups_match_the_design(monkeypatch: pytest.MonkeyPatch)
         assert spec.group_name == key.split("/")[0], key
 
 
+def test_sensors_of_the_contract_are_defined_and_running_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DESIGN.md names the landing-zone and the three alert sensors; none needs enabling by hand."""
+    monkeypatch.delenv("DAGSTER_DEPLOYMENT", raising=False)
+    sensors = {sensor.name: sensor for sensor in defs().get_repository_def().sensor_defs}
+    contract = {"landing_zone_sensor", "alert_on_run_failure", "alert_on_check_failure", "alert_on_freshness"}
+    assert contract <= set(sensors)
+    for name in contract:
+        assert sensors[name].default_status == dg.DefaultSensorStatus.RUNNING, name
+
+
 def test_definitions_load_and_validate(monkeypatch: pytest.MonkeyPatch) -> None:
     """Dagster's own validation accepts the code location (what `dagster dev` would load)."""
     monkeypatch.delenv("DAGSTER_DEPLOYMENT", raising=False)
