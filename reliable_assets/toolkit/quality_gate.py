@@ -51,7 +51,7 @@ def audit(
     extra: dict[str, dg.RawMetadataValue] = {
         "quarantine": quarantine(),
         "published": False,
-        "refused_by": {str(key): names for key, names in refused.items()},
+        "refused_by": {str(key) if key is not None else "all": names for key, names in refused.items()},
     }
     annotated = {key: [r.with_metadata({**r.metadata, **extra}) for r in rs] for key, rs in results.items()}
     return annotated, False
