@@ -12,6 +12,7 @@ from reliable_assets.ops.freshness import (
     with_freshness_policy,
 )
 from reliable_assets.ops.reprocess import reprocess_dead_letters
+from reliable_assets.ops.retention import retention, retention_schedule
 from reliable_assets.raw import assets as raw_assets
 from reliable_assets.raw.sensors import landing_zone_sensor
 from reliable_assets.warehouse import assets as warehouse_assets
@@ -25,7 +26,8 @@ def defs() -> dg.Definitions:
         assets=dg.load_assets_from_modules([raw_assets, warehouse_assets, ml_assets, ops_assets]),
         asset_checks=freshness_checks,
         resources=settings.resources_for(),
-        jobs=[reprocess_dead_letters],
+        jobs=[reprocess_dead_letters, retention],
+        schedules=[retention_schedule],
         sensors=[
             landing_zone_sensor,
             freshness_checks_sensor(freshness_checks),

@@ -45,6 +45,16 @@ def test_sensors_of_the_contract_are_defined_and_running_by_default(monkeypatch:
         assert sensors[name].default_status == dg.DefaultSensorStatus.RUNNING, name
 
 
+def test_maintenance_jobs_of_the_contract_are_defined(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DESIGN.md names `reprocess_dead_letters` and `retention`; retention runs daily on its own."""
+    monkeypatch.delenv("DAGSTER_DEPLOYMENT", raising=False)
+    repository = defs().get_repository_def()
+    assert {"reprocess_dead_letters", "retention"} <= {job.name for job in repository.get_all_jobs()}
+    schedule = repository.get_schedule_def("retention_schedule")
+    assert schedule.job_name == "retention"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
 def test_definitions_load_and_validate(monkeypatch: pytest.MonkeyPatch) -> None:
     """Dagster's own validation accepts the code location (what `dagster dev` would load)."""
     monkeypatch.delenv("DAGSTER_DEPLOYMENT", raising=False)
