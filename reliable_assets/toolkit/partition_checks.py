@@ -12,7 +12,7 @@ That needs check specs that carry the asset's partitions definition (:func:`chec
 failed blocking ERROR evaluation fails the step like a failed ``AssetCheckResult`` does.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import dagster as dg
 import pandas as pd
@@ -43,27 +43,33 @@ def check_spec(
     )
 
 
+def is_range_run(context: dg.AssetExecutionContext) -> bool:
+    """The run covers more than one partition of its asset (a backfill chunk, say)."""
+    return context.assets_def.partitions_def is not None and len(context.partition_keys) > 1
+
+
 def partition_slices(
     context: dg.AssetExecutionContext, frame: pd.DataFrame
-) -> list[tuple[str | None, pd.DataFrame]]:
-    """``(partition key, its rows)`` for each partition of the run; ``[(None, frame)]`` unpartitioned.
+) -> Iterator[tuple[str | None, pd.DataFrame]]:
+    """``(partition key, its rows)`` for each partition of the run; ``(None, frame)`` unpartitioned.
 
     Rows are assigned by the asset's ``partition_expr`` column, the column its IO manager writes
-    by; a range run's frame is split, a single partition's frame is its own slice.
+    by. A range run's frame is split lazily, one slice at a time, so a caller that does not keep
+    the slices holds at most one extra slice; a single partition's frame is its own slice.
     """
+    if not is_range_run(context):
+        keys = context.partition_keys if context.assets_def.partitions_def is not None else [None]
+        yield keys[0], frame
+        return
     assets_def = context.assets_def
     partitions_def = assets_def.partitions_def
-    if partitions_def is None:
-        return [(None, frame)]
-    keys = list(context.partition_keys)
-    if len(keys) == 1:
-        return [(keys[0], frame)]
+    assert partitions_def is not None  # a range run implies a partitioned asset
     partition_expr = metadata_value(assets_def.metadata_by_key[context.asset_key], "partition_expr")
     label = context.asset_key.to_user_string()
-    return [
-        (key, frame.loc[target.mask(frame)])
-        for key, target in filters_per_partition(partitions_def, keys, partition_expr, label)
-    ]
+    for key, target in filters_per_partition(
+        partitions_def, list(context.partition_keys), partition_expr, label
+    ):
+        yield key, frame.loc[target.mask(frame)]
 
 
 def evaluate_per_partition(

@@ -18,19 +18,18 @@ import dagster as dg
 import pandas as pd
 
 from reliable_assets.toolkit.content_hash import frame_content_hash
-from reliable_assets.toolkit.partition_checks import partition_slices
+from reliable_assets.toolkit.partition_checks import is_range_run, partition_slices
 
 
 def versioned_output(
     context: dg.AssetExecutionContext, frame: pd.DataFrame, **metadata: Any
 ) -> dg.Output[pd.DataFrame]:
     """Wrap a frame with its content hash as data version, its row count and extra metadata."""
-    slices = partition_slices(context, frame)
-    if len(slices) == 1:
+    if not is_range_run(context):
         version = frame_content_hash(frame)
     else:
         hashes = {}
-        for key, rows in slices:
+        for key, rows in partition_slices(context, frame):
             hashes[str(key)] = frame_content_hash(rows)
             context.add_asset_metadata(
                 {"content_hash": hashes[str(key)], "row_count": dg.MetadataValue.int(len(rows))},
