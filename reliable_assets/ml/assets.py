@@ -1,6 +1,5 @@
 """Per-segment models (fan-out over date x segment) and the model registry (fan-in per date)."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
@@ -13,7 +12,7 @@ from reliable_assets.toolkit.content_hash import frame_content_hash
 from reliable_assets.toolkit.frame_checks import unique_check
 from reliable_assets.toolkit.partition_checks import check_spec
 from reliable_assets.toolkit.partition_filter import PartitionFilter, TimeRange, ValueSet
-from reliable_assets.toolkit.quality_gate import publish_audited
+from reliable_assets.toolkit.quality_gate import AuditedEvents, publish_audited
 from reliable_assets.toolkit.versioned_output import versioned_output
 from reliable_assets.toolkit.warehouse import Warehouse
 
@@ -101,7 +100,7 @@ def model_registry(
     config: PromotionConfig,
     models: dict[str, dict[str, Any]],
     warehouse: Warehouse,
-) -> Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult | dg.AssetCheckEvaluation]:
+) -> AuditedEvents:
     """Fan-in: every segment's model of the day, and whether it is promoted."""
     rows = []
     for model in sorted(models.values(), key=lambda m: m["segment"]):

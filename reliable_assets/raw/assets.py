@@ -1,6 +1,5 @@
 """The raw layer: what the sources said, one Parquet file per partition, nothing interpreted yet."""
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
@@ -19,14 +18,13 @@ from reliable_assets.toolkit.landing_zone import LandingZone
 from reliable_assets.toolkit.pandera_checks import pandera_check_results, pandera_check_specs
 from reliable_assets.toolkit.partition_checks import check_spec
 from reliable_assets.toolkit.partition_days import partition_days
-from reliable_assets.toolkit.quality_gate import publish_audited
+from reliable_assets.toolkit.quality_gate import AuditedEvents, publish_audited
 from reliable_assets.toolkit.retries import TRANSIENT_RETRY_POLICY, fail_permanently_on
 from reliable_assets.toolkit.row_count_history import row_count_anomaly_checks, row_count_anomaly_spec
 from reliable_assets.toolkit.source_database import SourceDatabase, SourceDatabaseMissingError
 from reliable_assets.toolkit.versioned_output import versioned_output
 from reliable_assets.toolkit.warehouse import Warehouse
 
-AssetEvents = Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult | dg.AssetCheckEvaluation]
 SOURCE_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 ORDERS_SQL = """
 SELECT order_id, customer_id, order_ts, updated_at, status, currency, total_amount, is_deleted
@@ -65,7 +63,7 @@ def orders(
     config: OrdersExtractConfig,
     source_db: SourceDatabase,
     warehouse: Warehouse,
-) -> AssetEvents:
+) -> AuditedEvents:
     """Order versions changed during the day (by `updated_at`, plus the overlap window before it)."""
     frames = []
     for day in partition_days(context):
@@ -116,7 +114,7 @@ def events(
     landing_zone: LandingZone,
     dead_letters: DeadLetterQueue,
     warehouse: Warehouse,
-) -> AssetEvents:
+) -> AuditedEvents:
     """The day's landed clickstream files, deduplicated by `event_id`; bad lines become dead letters."""
     parsed: list[dict[str, object]] = []
     tally: dict[str, LineTally] = {}
@@ -212,7 +210,7 @@ def _line_dead_letter(rejected: Rejected) -> DeadLetter:
     metadata={"partition_expr": "rate_date"},
     kinds={"api", "parquet"},
 )
-def fx_rates(context: dg.AssetExecutionContext, rates_api: RatesApi, warehouse: Warehouse) -> AssetEvents:
+def fx_rates(context: dg.AssetExecutionContext, rates_api: RatesApi, warehouse: Warehouse) -> AuditedEvents:
     """Units of each currency per US dollar, per day, from the rates API."""
     rows: list[dict[str, object]] = []
     for day in partition_days(context):
@@ -245,7 +243,7 @@ def fx_rates(context: dg.AssetExecutionContext, rates_api: RatesApi, warehouse: 
 )
 def customers(
     context: dg.AssetExecutionContext, source_db: SourceDatabase, warehouse: Warehouse
-) -> AssetEvents:
+) -> AuditedEvents:
     """A full snapshot of the source `customers` table (the warehouse diffs snapshots)."""
     with fail_permanently_on(SourceDatabaseMissingError):
         snapshot = source_db.query(

@@ -84,7 +84,7 @@ def as_events(
     """What the asset yields: the results as they are for one partition; for a range, one
     evaluation per check and partition, then one summary result per check (Dagster requires a
     result for each check output of the step; it is filed without a partition)."""
-    if len(results) <= 1:
+    if not is_range_run(context):
         return [result for partition_results in results.values() for result in partition_results]
     blocking = {spec.name for spec in context.assets_def.check_specs if spec.blocking}
     events: list[dg.AssetCheckResult | dg.AssetCheckEvaluation] = [

@@ -22,7 +22,8 @@ from reliable_assets.toolkit.partition_filter import PartitionFilter
 from reliable_assets.toolkit.warehouse import Warehouse
 
 Quarantine = Callable[[], str]
-AuditedEvents = Iterator[dg.Output | dg.AssetCheckResult | dg.AssetCheckEvaluation]
+# What an audited asset yields: check results (per partition in a range run), then its output.
+AuditedEvents = Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult | dg.AssetCheckEvaluation]
 
 
 def _blocked(results: Sequence[dg.AssetCheckResult], blocking: set[str]) -> list[dg.AssetCheckResult]:
@@ -78,7 +79,7 @@ def warehouse_quarantine(
 def publish_audited(
     context: dg.AssetExecutionContext,
     warehouse: Warehouse,
-    make_output: Callable[[], dg.Output],
+    make_output: Callable[[], dg.Output[pd.DataFrame]],
     frame: pd.DataFrame,
     checks: PartitionChecks,
     on_publish: Callable[[], None] | None = None,

@@ -5,7 +5,7 @@ a partition that fails a blocking check is quarantined, not written, and downstr
 """
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +19,7 @@ from reliable_assets.toolkit.frame_checks import reconciliation_check
 from reliable_assets.toolkit.partition_checks import PartitionChecks, check_spec
 from reliable_assets.toolkit.partition_days import partition_days
 from reliable_assets.toolkit.partition_filter import PartitionFilter
-from reliable_assets.toolkit.quality_gate import publish_audited
+from reliable_assets.toolkit.quality_gate import AuditedEvents, publish_audited
 from reliable_assets.toolkit.row_count_history import row_count_anomaly_checks, row_count_anomaly_spec
 from reliable_assets.toolkit.versioned_output import versioned_output
 from reliable_assets.toolkit.warehouse import Warehouse
@@ -32,7 +32,6 @@ from reliable_assets.warehouse.orders import RejectedOrder, clean_orders
 
 WAREHOUSE_IO = "warehouse_io_manager"
 KINDS = {"pandas", "sql"}
-AssetEvents = Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult | dg.AssetCheckEvaluation]
 FOLLOW_UPSTREAM = dg.AutomationCondition.eager()
 
 
@@ -44,7 +43,7 @@ def _publish(
     run_time_checks: PartitionChecks | None = None,
     metadata: Mapping[str, object] | None = None,
     on_publish: Callable[[], None] | None = None,
-) -> AssetEvents:
+) -> AuditedEvents:
     """Audit each partition of the candidate frame with the table's checks (plus checks only the
     run can compute, such as reconciliation with its source), then publish it or quarantine it."""
     table_checks = TABLE_CHECKS[context.asset_key.path[-1]]
@@ -99,7 +98,7 @@ def _check_bad_record_rate(bad: int, total: int, limit: float, what: str) -> Non
 )
 def dim_customers(
     context: dg.AssetExecutionContext, snapshot: pd.DataFrame, warehouse: Warehouse
-) -> AssetEvents:
+) -> AuditedEvents:
     """Current customers; inserts, updates and deletes found by row hash (`is_deleted`, `valid_from`)."""
     previous = (
         warehouse.read_table("warehouse", "dim_customers")
@@ -145,7 +144,7 @@ def fact_orders(
     customers: pd.DataFrame,
     dead_letters: DeadLetterQueue,
     warehouse: Warehouse,
-) -> AssetEvents:
+) -> AuditedEvents:
     """Cleaned, typed order versions in USD, upserted on `order_id`; refused rows become dead letters."""
     fact, rejected, superseded = clean_orders(raw_orders, fx_rates, set(customers["customer_id"].astype(int)))
     _check_bad_record_rate(len(rejected), len(raw_orders), config.max_bad_record_rate, "order versions")
@@ -213,7 +212,7 @@ def _order_dead_letter(rejected: RejectedOrder) -> DeadLetter:
 )
 def daily_events(
     context: dg.AssetExecutionContext, raw_events: pd.DataFrame, warehouse: Warehouse
-) -> AssetEvents:
+) -> AuditedEvents:
     """Cleaned clickstream events, one partition per `event_date`."""
     cleaned = clean_events(raw_events)
     yield from _publish(
@@ -244,7 +243,7 @@ def daily_events(
 )
 def user_features(
     context: dg.AssetExecutionContext, events: pd.DataFrame, customers: pd.DataFrame, warehouse: Warehouse
-) -> AssetEvents:
+) -> AuditedEvents:
     """Per-user activity and order history as of each day, upserted on (`user_id`, `feature_date`)."""
     days = partition_days(context)
     orders = warehouse.read_table(
@@ -274,7 +273,7 @@ def user_features(
 )
 def daily_revenue(
     context: dg.AssetExecutionContext, customers: pd.DataFrame, warehouse: Warehouse
-) -> AssetEvents:
+) -> AuditedEvents:
     """Revenue per order day and country in USD: the consumer-facing table with the strictest SLA."""
     window = context.partition_time_window
     orders = warehouse.read_table(
