@@ -68,12 +68,8 @@ def main() -> int:
         with dg.DagsterInstance.get() as instance:
             outcomes = materialize_graph(definitions, instance, days, log_level="WARNING")
     print("\nRuns:")
-    models = [o for o in outcomes if o.label.startswith("segment model")]
     for outcome in outcomes:
-        if outcome in models and outcome.success:
-            continue
         print(f"  {'ok    ' if outcome.success else 'FAILED'} {outcome.label:<44} {outcome.run_id}")
-    print(f"  segment models: {sum(o.success for o in models)} of {len(models)} (day x segment) runs ok")
     resources = definitions.resources or {}
     for line in summary_lines(outcomes, resources["warehouse"], resources["dead_letters"]):
         print(line)

@@ -8,7 +8,7 @@ from reliable_assets.graph_runs import DAILY_ASSETS, SNAPSHOT_ASSETS, materializ
 from reliable_assets_tests import graph_state
 from reliable_assets_tests.conftest import SIM_DAY_LIST, World
 
-ALL_ASSETS = [*SNAPSHOT_ASSETS, *DAILY_ASSETS, "ml/segment_models", "ml/model_registry", "ops/sla_report"]
+ALL_ASSETS = [*SNAPSHOT_ASSETS, *DAILY_ASSETS, "ops/sla_report"]
 
 
 def _materializations(
@@ -64,7 +64,7 @@ def test_rerunning_one_asset_partition_changes_nothing(asset_key: str, materiali
     middle_day = SIM_DAY_LIST[1].isoformat()
     partition_key = None
     if definitions.get_assets_def(key).partitions_def is not None:
-        partition_key = f"{middle_day}|mid_value" if asset_key == "ml/segment_models" else middle_day
+        partition_key = middle_day
     result = job.execute_in_process(
         instance=materialized_world.instance, asset_selection=[key], partition_key=partition_key
     )

@@ -1,21 +1,29 @@
 """Per-segment models (fan-out over date x segment) and the model registry (fan-in per date)."""
 
+import hashlib
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from reliable_assets.ml.segmentation import assign_segment, train_segment_model
-from reliable_assets.partitions import SEGMENTS, chunked_backfill, daily, daily_by_segment
+from reliable_assets.ml.segmentation import FAILED, assign_segment, failed_model, train_segment_model
+from reliable_assets.partitions import SEGMENTS, chunked_backfill, daily
+from reliable_assets.toolkit.automation import follow_upstream
 from reliable_assets.toolkit.content_hash import frame_content_hash
 from reliable_assets.toolkit.frame_checks import unique_check
-from reliable_assets.toolkit.partition_checks import check_spec
-from reliable_assets.toolkit.partition_filter import PartitionFilter, TimeRange, ValueSet
+from reliable_assets.toolkit.partition_checks import as_events, check_spec
+from reliable_assets.toolkit.partition_days import partition_days
+from reliable_assets.toolkit.partition_filter import PartitionFilter
 from reliable_assets.toolkit.quality_gate import AuditedEvents, publish_audited
 from reliable_assets.toolkit.versioned_output import versioned_output
 from reliable_assets.toolkit.warehouse import Warehouse
 
+# Models follow their day's features, however old the day (see toolkit/automation.py).
+FOLLOW_UPSTREAM = follow_upstream()
 METRIC_COLUMNS = ["model_date", "segment", "status", "n_samples", "r2", "mae"]
 # Explicit, because a segment without enough data has no r2/mae and None alone types as text.
 METRIC_TYPES = {
@@ -27,48 +35,106 @@ METRIC_TYPES = {
 }
 
 
+SEGMENT_CHECKS = {segment: f"{segment}_trained" for segment in SEGMENTS}
+
+
 @dg.asset(
     key=["ml", "segment_models"],
     group_name="ml",
     io_manager_key="model_io_manager",
     ins={"features": dg.AssetIn(key=["warehouse", "user_features"])},
-    partitions_def=daily_by_segment,
-    automation_condition=dg.AutomationCondition.eager(),
+    partitions_def=daily,
+    backfill_policy=chunked_backfill,
+    automation_condition=FOLLOW_UPSTREAM,
+    check_specs=[
+        check_spec(name, ["ml", "segment_models"], blocking=False, partitions_def=daily)
+        for name in SEGMENT_CHECKS.values()
+    ],
     kinds={"numpy", "json"},
 )
 def segment_models(
     context: dg.AssetExecutionContext, features: pd.DataFrame, warehouse: Warehouse
-) -> dg.Output[dict[str, Any]]:
-    """One small model per (day, segment): a JSON model file; metrics in `ml.segment_model_metrics`."""
-    keys = daily_by_segment.get_partition_key_from_str(context.partition_key).keys_by_dimension
-    model_date, segment = keys["date"], keys["segment"]
-    members = features.loc[assign_segment(features) == segment]
-    model = train_segment_model(members, segment, model_date)
+) -> Iterator[dg.Output[dict[str, Any]] | dg.AssetCheckResult | dg.AssetCheckEvaluation]:
+    """The five segments' models of each day, trained in parallel: one JSON file per day holding
+    every segment's model; metrics in `ml.segment_model_metrics`. A segment whose training fails
+    is recorded as `failed`, its check fails, and the other segments are published as usual."""
+    days = [day.isoformat() for day in partition_days(context)]
+    models = train_all_segments(features, days, log=context.log)
     metrics = (
-        pd.DataFrame([{column: model[column] for column in METRIC_COLUMNS}])
+        pd.DataFrame([{column: model.get(column) for column in METRIC_COLUMNS} for model in models])
         .astype(METRIC_TYPES)
-        .assign(model_date=pd.Timestamp(model_date), _run_id=context.run.run_id)
+        .assign(model_date=lambda f: pd.to_datetime(f["model_date"]), _run_id=context.run.run_id)
     )
-    day = pd.Timestamp(model_date)
+    window = context.partition_time_window
     warehouse.replace_partition(
         "ml",
         "segment_model_metrics",
         metrics,
-        PartitionFilter(
-            (TimeRange("model_date", day, day + pd.Timedelta(days=1)), ValueSet("segment", (segment,)))
-        ),
+        PartitionFilter.time_range("model_date", pd.Timestamp(window.start), pd.Timestamp(window.end)),
     )
-    content_hash = frame_content_hash(pd.json_normalize(model))
-    return dg.Output(
-        model,
-        data_version=dg.DataVersion(content_hash),
+    by_day: dict[str, dict[str, Any]] = {day: {} for day in days}
+    for model in models:
+        by_day[model["model_date"]][model["segment"]] = model
+    yield from as_events(context, {day: _trained_checks(by_day[day]) for day in days})
+    hashes = {day: frame_content_hash(pd.json_normalize(list(by_day[day].values()))) for day in days}
+    if len(days) > 1:
+        for day, content_hash in hashes.items():
+            context.add_asset_metadata({"content_hash": content_hash}, partition_key=day)
+    version = hashes[days[0]] if len(days) == 1 else combined_hash(hashes)
+    yield dg.Output(
+        by_day[days[0]] if len(days) == 1 else by_day,
+        data_version=dg.DataVersion(version),
         metadata={
-            "status": model["status"],
-            "n_samples": model["n_samples"],
-            "r2": model["r2"] or 0.0,
-            "content_hash": content_hash,
+            "models": len(models),
+            "trained": sum(model["status"] == "trained" for model in models),
+            "failed": sum(model["status"] == FAILED for model in models),
+            "content_hash": version,
         },
     )
+
+
+def train_all_segments(features: pd.DataFrame, days: list[str], log: Any) -> list[dict[str, Any]]:
+    """Every (day, segment) model, trained on a thread pool (numpy's least squares releases the
+    GIL); a failure becomes that model's `failed` record instead of stopping the others."""
+    segment_of = assign_segment(features)
+    feature_day = pd.to_datetime(features["feature_date"]).dt.strftime("%Y-%m-%d")
+    tasks = [(day, segment) for day in days for segment in SEGMENTS]
+
+    def train(task: tuple[str, str]) -> dict[str, Any]:
+        day, segment = task
+        members = features.loc[(feature_day == day) & (segment_of == segment)]
+        try:
+            return train_segment_model(members, segment, day)
+        except Exception as error:
+            log.error(f"segment {segment} of {day} failed: {type(error).__name__}: {error}")
+            return failed_model(segment, day, len(members), error)
+
+    with ThreadPoolExecutor(max_workers=min(len(tasks), os.cpu_count() or 1)) as pool:
+        return list(pool.map(train, tasks))
+
+
+def _trained_checks(models: dict[str, dict[str, Any]]) -> list[dg.AssetCheckResult]:
+    results = []
+    for segment, check_name in SEGMENT_CHECKS.items():
+        model = models[segment]
+        results.append(
+            dg.AssetCheckResult(
+                check_name=check_name,
+                passed=model["status"] != FAILED,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={"status": model["status"], "n_samples": model["n_samples"], **_error(model)},
+            )
+        )
+    return results
+
+
+def _error(model: dict[str, Any]) -> dict[str, str]:
+    return {"error": model["error"]} if model.get("error") else {}
+
+
+def combined_hash(hashes: dict[str, str]) -> str:
+    joined = "\n".join(f"{key}:{value}" for key, value in sorted(hashes.items()))
+    return hashlib.sha256(joined.encode()).hexdigest()
 
 
 class PromotionConfig(dg.Config):
@@ -88,7 +154,7 @@ class PromotionConfig(dg.Config):
         "primary_key": ["segment", "model_date"],
         "partition_expr": "model_date",
     },
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=FOLLOW_UPSTREAM,
     check_specs=[
         check_spec("segment_day_unique", ["ml", "model_registry"], blocking=True, partitions_def=daily)
     ],
@@ -102,8 +168,14 @@ def model_registry(
     warehouse: Warehouse,
 ) -> AuditedEvents:
     """Fan-in: every segment's model of the day, and whether it is promoted."""
+    days = [day.isoformat() for day in partition_days(context)]
+    # One day's input is that day's {segment: model}; a range's is {day: {segment: model}}.
+    by_day = {days[0]: models} if len(days) == 1 else models
     rows = []
-    for model in sorted(models.values(), key=lambda m: m["segment"]):
+    for model in sorted(
+        (model for day in days for model in by_day.get(day, {}).values()),
+        key=lambda m: (m["model_date"], m["segment"]),
+    ):
         good_enough = (model["r2"] or 0.0) >= config.min_r2 and model["n_samples"] >= config.min_samples
         rows.append(
             {
@@ -117,7 +189,9 @@ def model_registry(
             }
         )
     registry = pd.DataFrame(rows).astype(METRIC_TYPES)
-    missing = sorted(set(SEGMENTS) - set(registry["segment"]))
+    missing = sorted(
+        f"{day}|{segment}" for day in days for segment in SEGMENTS if segment not in by_day.get(day, {})
+    )
     yield from publish_audited(
         context,
         warehouse,

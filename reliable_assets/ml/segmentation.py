@@ -11,6 +11,7 @@ CHURNED_AFTER_DAYS = 7
 FEATURES = ["events", "page_views", "searches", "add_to_cart"]
 TARGET = "checkouts"
 MIN_SAMPLES = 5
+FAILED = "failed"
 
 
 def assign_segment(features: pd.DataFrame) -> pd.Series:
@@ -28,15 +29,32 @@ def assign_segment(features: pd.DataFrame) -> pd.Series:
     return segment
 
 
-def train_segment_model(rows: pd.DataFrame, segment: str, model_date: str) -> dict[str, Any]:
-    """Fit checkouts ~ activity by least squares; report fit quality (r2, mae) on the training rows."""
-    model: dict[str, Any] = {
+def _model_header(segment: str, model_date: str, n_samples: int) -> dict[str, Any]:
+    return {
         "segment": segment,
         "model_date": model_date,
         "features": FEATURES,
         "target": TARGET,
-        "n_samples": len(rows),
+        "n_samples": n_samples,
     }
+
+
+def failed_model(segment: str, model_date: str, n_samples: int, error: Exception) -> dict[str, Any]:
+    """The record of a segment whose training raised: no model, and the error that says why."""
+    return {
+        **_model_header(segment, model_date, n_samples),
+        "status": FAILED,
+        "error": f"{type(error).__name__}: {error}",
+        "coefficients": None,
+        "intercept": None,
+        "r2": None,
+        "mae": None,
+    }
+
+
+def train_segment_model(rows: pd.DataFrame, segment: str, model_date: str) -> dict[str, Any]:
+    """Fit checkouts ~ activity by least squares; report fit quality (r2, mae) on the training rows."""
+    model = _model_header(segment, model_date, len(rows))
     if len(rows) < MIN_SAMPLES:
         return {
             **model,
