@@ -14,8 +14,10 @@ from reliable_assets.ops.freshness import (
 from reliable_assets.ops.reprocess import reprocess_dead_letters
 from reliable_assets.ops.retention import retention, retention_schedule
 from reliable_assets.raw import assets as raw_assets
+from reliable_assets.raw.schedules import with_source_schedule
 from reliable_assets.raw.sensors import landing_zone_sensor
 from reliable_assets.warehouse import assets as warehouse_assets
+from reliable_assets.warehouse.sensors import order_changes_sensor
 
 
 @dg.definitions
@@ -30,6 +32,7 @@ def defs() -> dg.Definitions:
         schedules=[retention_schedule],
         sensors=[
             landing_zone_sensor,
+            order_changes_sensor,
             freshness_checks_sensor(freshness_checks),
             alert_on_run_failure,
             alert_on_check_failure,
@@ -41,5 +44,6 @@ def defs() -> dg.Definitions:
             ),
         ],
     )
-    # Cross-cutting policy: the SLAs become freshness policies on the assets that have one.
-    return definitions.map_asset_specs(func=with_freshness_policy)
+    # Cross-cutting policies: the source extracts run on a daily cron; the SLAs become freshness
+    # policies on the assets that have one.
+    return definitions.map_asset_specs(func=with_source_schedule).map_asset_specs(func=with_freshness_policy)

@@ -14,6 +14,7 @@ import pandas as pd
 from pydantic import Field
 
 from reliable_assets.partitions import chunked_backfill, daily
+from reliable_assets.toolkit.automation import follow_upstream
 from reliable_assets.toolkit.dead_letters import DeadLetter, DeadLetterQueue
 from reliable_assets.toolkit.frame_checks import reconciliation_check
 from reliable_assets.toolkit.partition_checks import PartitionChecks, check_spec
@@ -32,7 +33,13 @@ from reliable_assets.warehouse.orders import RejectedOrder, clean_orders
 
 WAREHOUSE_IO = "warehouse_io_manager"
 KINDS = {"pandas", "sql"}
-FOLLOW_UPSTREAM = dg.AutomationCondition.eager()
+DIM_CUSTOMERS = dg.AssetKey(["warehouse", "dim_customers"])
+# Every daily partition reads the whole customer dimension: its updates refresh the latest day
+# only, while an update of a partitioned dependency re-runs that very day, however old.
+FOLLOW_UPSTREAM = follow_upstream(latest_only=dg.AssetSelection.assets(DIM_CUSTOMERS))
+# Recorded per fact_orders partition: the order days its rows belong to, which
+# warehouse/sensors.py turns into re-runs of those days' revenue and features.
+CHANGED_ORDER_DATES = "changed_order_dates"
 
 
 def _publish(
@@ -173,6 +180,7 @@ def fact_orders(
                 run_id=context.run.run_id,
             )
 
+    _record_changed_order_dates(context, fact)
     yield from _publish(
         context,
         warehouse,
@@ -181,6 +189,17 @@ def fact_orders(
         metadata={"source_rows": len(raw_orders), "dead_letters": len(rejected)},
         on_publish=record_dead_letters,
     )
+
+
+def _record_changed_order_dates(context: dg.AssetExecutionContext, fact: pd.DataFrame) -> None:
+    """Per extract day, the order days of the rows it writes: orders placed earlier and updated
+    that day change revenue and features of their order day, not of the extract day."""
+    for day in partition_days(context):
+        rows = fact.loc[fact["extract_date"] == pd.Timestamp(day)]
+        order_days = sorted({_day_key(value) for value in rows["order_date"]})
+        context.add_asset_metadata(
+            {CHANGED_ORDER_DATES: dg.MetadataValue.json(order_days)}, partition_key=day.isoformat()
+        )
 
 
 def _day_key(value: Any) -> str:

@@ -1,0 +1,33 @@
+"""`order_changes_sensor`: late order updates reach the revenue and features of their order day.
+
+An order placed on day X and updated on day D is written to `fact_orders`' partition D (the
+extract day, the upsert's version). `daily_revenue` of day X and `user_features` of day X and
+after read it, but their static dependency is on partition X alone, so automation would never
+refresh them. `fact_orders` records the order days of every partition it writes
+(`changed_order_dates`); this sensor re-runs those days' revenue, and the features of those days
+and every later one already built (features accumulate order history). The models and the
+registry of the re-run days follow through their automation conditions.
+"""
+
+import dagster as dg
+
+from reliable_assets.partitions import DAYS_PER_BACKFILL_RUN
+from reliable_assets.toolkit.stale_partitions_sensor import StaleTarget, build_stale_partitions_sensor
+from reliable_assets.warehouse.assets import CHANGED_ORDER_DATES
+
+order_changes_sensor = build_stale_partitions_sensor(
+    name="order_changes_sensor",
+    upstream=dg.AssetKey(["warehouse", "fact_orders"]),
+    metadata_key=CHANGED_ORDER_DATES,
+    targets=[
+        StaleTarget(
+            dg.AssetKey(["warehouse", "daily_revenue"]), max_partitions_per_run=DAYS_PER_BACKFILL_RUN
+        ),
+        StaleTarget(
+            dg.AssetKey(["warehouse", "user_features"]),
+            through_latest=True,
+            max_partitions_per_run=DAYS_PER_BACKFILL_RUN,
+        ),
+    ],
+    description="Re-runs daily_revenue and user_features of order days that a later fact_orders load changed.",
+)
