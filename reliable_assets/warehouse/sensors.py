@@ -29,5 +29,5 @@ order_changes_sensor = build_stale_partitions_sensor(
             max_partitions_per_run=DAYS_PER_BACKFILL_RUN,
         ),
     ],
-    description="Re-runs daily_revenue and user_features of order days that a later fact_orders load changed.",
+    description="Re-runs daily_revenue and user_features of order days a later fact_orders load changed.",
 )
