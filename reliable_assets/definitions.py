@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from reliable_assets import settings
+from reliable_assets import execution, settings
 from reliable_assets.ml import assets as ml_assets
 from reliable_assets.ops import assets as ops_assets
 from reliable_assets.ops.alerts import alert_on_check_failure, alert_on_freshness, alert_on_run_failure
@@ -16,6 +16,7 @@ from reliable_assets.ops.retention import retention, retention_schedule
 from reliable_assets.raw import assets as raw_assets
 from reliable_assets.raw.schedules import with_source_schedule
 from reliable_assets.raw.sensors import landing_zone_sensor
+from reliable_assets.toolkit.opt_in import opted_in
 from reliable_assets.warehouse import assets as warehouse_assets
 from reliable_assets.warehouse.sensors import order_changes_sensor
 
@@ -28,6 +29,7 @@ def defs() -> dg.Definitions:
         assets=dg.load_assets_from_modules([raw_assets, warehouse_assets, ml_assets, ops_assets]),
         asset_checks=freshness_checks,
         resources=settings.resources_for(),
+        executor=execution.executor(),
         jobs=[reprocess_dead_letters, retention],
         schedules=[retention_schedule],
         sensors=[
@@ -46,4 +48,7 @@ def defs() -> dg.Definitions:
     )
     # Cross-cutting policies: the source extracts run on a daily cron; the SLAs become freshness
     # policies on the assets that have one.
-    return definitions.map_asset_specs(func=with_source_schedule).map_asset_specs(func=with_freshness_policy)
+    with opted_in():  # map_asset_specs is preview in 1.13, and the public way to apply a policy to specs
+        return definitions.map_asset_specs(func=with_source_schedule).map_asset_specs(
+            func=with_freshness_policy
+        )

@@ -1,5 +1,7 @@
 """Partitions and backfill policies shared by every group."""
 
+import warnings
+
 import dagster as dg
 
 PARTITIONS_START = "2024-01-01"
@@ -14,4 +16,10 @@ SEGMENTS = ("high_value", "mid_value", "new_users", "churned", "dormant")
 # A backfill of a long range runs as chunks of a week: each chunk is one run that writes its
 # partitions together (one transaction per table), and a failed chunk is retried on its own.
 DAYS_PER_BACKFILL_RUN = 7
+# `backfill_policy` on @asset is beta in Dagster 1.13, and what makes a backfill run in chunks;
+# the notice would print on every load of every asset module, so it is silenced for that one
+# parameter (a filter by message: the decorators themselves emit it).
+warnings.filterwarnings(
+    "ignore", message="Parameter `backfill_policy` of function `asset`", category=dg.BetaWarning
+)
 chunked_backfill = dg.BackfillPolicy.multi_run(max_partitions_per_run=DAYS_PER_BACKFILL_RUN)

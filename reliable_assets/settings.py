@@ -9,7 +9,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_aws.s3 import S3Resource
 
 from reliable_assets import paths
 from reliable_assets.raw.resources import RatesApi
@@ -18,9 +17,6 @@ from reliable_assets.toolkit.dead_letters import DeadLetterQueue
 from reliable_assets.toolkit.duckdb_warehouse import DuckDBWarehouse
 from reliable_assets.toolkit.file_io_managers import JsonIOManager, ParquetIOManager
 from reliable_assets.toolkit.landing_zone import LocalLandingZone
-from reliable_assets.toolkit.postgres_warehouse import PostgresWarehouse
-from reliable_assets.toolkit.s3_io_managers import S3JsonIOManager, S3ParquetIOManager
-from reliable_assets.toolkit.s3_landing_zone import S3LandingZone
 from reliable_assets.toolkit.source_database import SourceDatabase
 from reliable_assets.toolkit.warehouse_io_manager import WarehouseIOManager
 
@@ -108,6 +104,14 @@ def require_env(*names: str) -> None:
 
 def prod_resources() -> dict[str, Any]:
     """PostgreSQL warehouse and source, S3 landing zone, raw layer and model files."""
+    # Imported here, not at the top: dagster_aws, boto3, psycopg2 and pgpq cost every process of
+    # the embedded default (code server, run workers) about 0.7 s of imports it never uses.
+    from dagster_aws.s3 import S3Resource  # noqa: PLC0415
+
+    from reliable_assets.toolkit.postgres_warehouse import PostgresWarehouse  # noqa: PLC0415
+    from reliable_assets.toolkit.s3_io_managers import S3JsonIOManager, S3ParquetIOManager  # noqa: PLC0415
+    from reliable_assets.toolkit.s3_landing_zone import S3LandingZone  # noqa: PLC0415
+
     require_env("WAREHOUSE_POSTGRES_URL", "SOURCE_DATABASE_URL", "LANDING_S3_BUCKET")
     warehouse = PostgresWarehouse(url=dg.EnvVar("WAREHOUSE_POSTGRES_URL"))
     # boto3 reads the standard AWS_* variables itself, AWS_ENDPOINT_URL included.

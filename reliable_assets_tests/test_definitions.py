@@ -1,9 +1,14 @@
 """Smoke tests of the code location: the asset graph's shape and the deployment switch."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
-from reliable_assets import settings
+from reliable_assets import execution, settings
 from reliable_assets.definitions import defs
 from reliable_assets.partitions import DAYS_PER_BACKFILL_RUN
 
@@ -102,3 +107,36 @@ def test_every_daily_asset_chunks_backfills_and_warehouse_writes_declare_a_mode(
             assert policy.max_partitions_per_run == DAYS_PER_BACKFILL_RUN, name
             if name != "ml/segment_models":  # model files, one JSON document per day
                 assert "partition_expr" in assets_def.metadata_by_key[key], name
+
+
+def test_dagster_asset_list_prints_the_keys_and_no_warning(tmp_path: Path) -> None:
+    """The user's own CLI commands stay quiet: the project silences the beta/preview notices of the
+    APIs it opts into, so `dagster asset list` prints the asset keys and nothing else."""
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "RELIABLE_ASSETS_DATA_DIR": str(tmp_path / "data")}
+    env.pop("DAGSTER_DEPLOYMENT", None)
+    env.pop("PYTHONWARNINGS", None)
+    listed = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "asset", "list", "-m", "reliable_assets.definitions"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    assert listed.stdout.split() == sorted(EXPECTED_KEYS)
+    assert "Warning" not in listed.stderr, listed.stderr
+
+
+def test_executor_is_in_process_by_default_and_an_unknown_one_fails_naming_the_choices(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DAGSTER_DEPLOYMENT", raising=False)
+    monkeypatch.delenv(execution.EXECUTOR_ENV, raising=False)
+    assert defs().executor is dg.in_process_executor
+    monkeypatch.setenv(execution.EXECUTOR_ENV, "forkserver")
+    forkserver = defs().executor
+    assert forkserver is not None
+    assert forkserver.name == "forkserver_multiprocess"
+    monkeypatch.setenv(execution.EXECUTOR_ENV, "threads")
+    with pytest.raises(execution.UnknownExecutorError, match=r"in_process.*multiprocess.*forkserver"):
+        defs()

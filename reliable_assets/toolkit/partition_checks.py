@@ -18,6 +18,7 @@ import dagster as dg
 import pandas as pd
 
 from reliable_assets.toolkit.io_context import metadata_value
+from reliable_assets.toolkit.opt_in import opted_in
 from reliable_assets.toolkit.partition_selection import filters_per_partition
 
 # Results of the asset's checks on one partition's rows (key None: an unpartitioned asset).
@@ -34,13 +35,16 @@ def check_spec(
     description: str | None = None,
 ) -> dg.AssetCheckSpec:
     """A check spec that reports per partition when its asset is partitioned."""
-    return dg.AssetCheckSpec(
-        name,
-        asset=list(asset_key),
-        blocking=blocking,
-        description=description,
-        partitions_def=partitions_def,
-    )
+    # Partitioned check specs are preview in Dagster 1.13, and the only way to file a result per
+    # partition (see the module docstring).
+    with opted_in():
+        return dg.AssetCheckSpec(
+            name,
+            asset=list(asset_key),
+            blocking=blocking,
+            description=description,
+            partitions_def=partitions_def,
+        )
 
 
 def is_range_run(context: dg.AssetExecutionContext) -> bool:
