@@ -135,7 +135,7 @@ def test_executor_is_in_process_by_default_and_an_unknown_one_fails_naming_the_c
     assert defs().executor is dg.in_process_executor
     monkeypatch.setenv(execution.EXECUTOR_ENV, "forkserver")
     forkserver = defs().executor
-    assert forkserver is not None
+    assert isinstance(forkserver, dg.ExecutorDefinition)
     assert forkserver.name == "forkserver_multiprocess"
     monkeypatch.setenv(execution.EXECUTOR_ENV, "threads")
     with pytest.raises(execution.UnknownExecutorError, match=r"in_process.*multiprocess.*forkserver"):
