@@ -8,6 +8,9 @@ every day since the partitions began).
 
 Dependencies every partition shares (an unpartitioned dimension) would make every partition
 "updated" at once; pass them as `latest_only` so their updates refresh the latest window alone.
+Such a dependency cannot share a run with a daily partition, so while it is being requested the
+partition waits for the next evaluation: launched side by side, the two runs would race and the
+partition could read the dimension as it was before the refresh.
 """
 
 import dagster as dg
@@ -27,4 +30,9 @@ def follow_upstream(latest_only: dg.AssetSelection | None = None) -> dg.Automati
         & ~dg.AutomationCondition.any_deps_in_progress()
         & ~dg.AutomationCondition.in_progress()
     )
+    if latest_only is not None:
+        shared_dep_requested = dg.AutomationCondition.any_deps_match(
+            dg.AutomationCondition.will_be_requested()
+        ).allow(latest_only)
+        condition = condition & ~shared_dep_requested
     return condition.with_label("follow_upstream")
