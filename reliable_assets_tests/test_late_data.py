@@ -123,7 +123,7 @@ def test_day_by_day_revenue_and_features_equal_a_recomputation_from_the_final_or
     revenue_reruns = [
         r
         for r in driven_world.runs
-        if r.requested_by == "order_changes_sensor" and "daily_revenue" in r.assets[0]
+        if r.requested_by == "order_changes_sensor" and "warehouse/daily_revenue" in r.assets
     ]
     assert revenue_reruns
     # Every asset of the graph ran for every day without anything launched by hand.

@@ -35,7 +35,6 @@ class StaleTarget:
 
     asset_key: dg.AssetKey
     through_latest: bool = False
-    max_partitions_per_run: int = 7
 
 
 def build_stale_partitions_sensor(
@@ -44,13 +43,21 @@ def build_stale_partitions_sensor(
     upstream: dg.AssetKey,
     metadata_key: str,
     targets: Sequence[StaleTarget],
+    partitions_def: dg.PartitionsDefinition,
+    followers: Sequence[dg.AssetKey] = (),
+    max_partitions_per_run: int = 7,
     minimum_interval_seconds: int = 30,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
     description: str | None = None,
 ) -> dg.SensorDefinition:
+    """One run per contiguous range of stale keys (of any target), re-running every target and
+    the `followers` (assets downstream of the targets that would otherwise follow in a run of
+    their own) for that range: re-running a fresh partition is harmless, a run is not free."""
+    selection = [*(t.asset_key for t in targets), *followers]
+
     @dg.sensor(
         name=name,
-        asset_selection=dg.AssetSelection.assets(*(t.asset_key for t in targets)),
+        asset_selection=dg.AssetSelection.assets(*selection),
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=default_status,
         description=description,
@@ -66,20 +73,20 @@ def build_stale_partitions_sensor(
             return dg.SensorResult(skip_reason=f"no new materialization of {upstream.to_user_string()}")
         changes = [(record.storage_id, _recorded_keys(record, metadata_key)) for record in records]
         newest = records[-1].storage_id
-        if context.repository_def is None:
-            raise dg.DagsterInvariantViolationError(f"{name} needs its repository to order partitions")
-        requests = []
+        ordered = list(partitions_def.get_partition_keys())
+        stale: set[str] = set()
         for target in targets:
-            node = context.repository_def.asset_graph.get(target.asset_key)
-            if node.partitions_def is None:
-                raise dg.DagsterInvariantViolationError(f"{target.asset_key} is not partitioned")
-            ordered = list(node.partitions_def.get_partition_keys())
             latest = context.instance.get_latest_storage_id_by_partition(
                 target.asset_key, dg.DagsterEventType.ASSET_MATERIALIZATION
             )
-            stale = stale_keys(changes, latest, ordered, through_latest=target.through_latest)
-            for first, last in contiguous_ranges(stale, ordered, target.max_partitions_per_run):
-                requests.append(_run_request(name, target.asset_key, first, last, newest))
+            stale |= set(stale_keys(changes, latest, ordered, through_latest=target.through_latest))
+        position = {key: index for index, key in enumerate(ordered)}
+        requests = [
+            _run_request(name, selection, first, last, newest)
+            for first, last in contiguous_ranges(
+                sorted(stale, key=position.__getitem__), ordered, max_partitions_per_run
+            )
+        ]
         return dg.SensorResult(run_requests=requests, cursor=str(newest))
 
     return stale_partitions_sensor
@@ -133,12 +140,14 @@ def contiguous_ranges(
         yield run[0], run[-1]
 
 
-def _run_request(name: str, asset_key: dg.AssetKey, first: str, last: str, newest: int) -> dg.RunRequest:
-    run_key = f"{name}:{asset_key.to_user_string()}:{first}...{last}@{newest}"
+def _run_request(
+    name: str, selection: Sequence[dg.AssetKey], first: str, last: str, newest: int
+) -> dg.RunRequest:
+    run_key = f"{name}:{first}...{last}@{newest}"
     if first == last:
-        return dg.RunRequest(run_key=run_key, asset_selection=[asset_key], partition_key=first)
+        return dg.RunRequest(run_key=run_key, asset_selection=list(selection), partition_key=first)
     return dg.RunRequest(
         run_key=run_key,
-        asset_selection=[asset_key],
+        asset_selection=list(selection),
         tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
     )

@@ -5,13 +5,13 @@ extract day, the upsert's version). `daily_revenue` of day X and `user_features`
 after read it, but their static dependency is on partition X alone, so automation would never
 refresh them. `fact_orders` records the order days of every partition it writes
 (`changed_order_dates`); this sensor re-runs those days' revenue, and the features of those days
-and every later one already built (features accumulate order history). The models and the
-registry of the re-run days follow through their automation conditions.
+and every later one already built (features accumulate order history), with the models and the
+registry of those days in the same run.
 """
 
 import dagster as dg
 
-from reliable_assets.partitions import DAYS_PER_BACKFILL_RUN
+from reliable_assets.partitions import DAYS_PER_BACKFILL_RUN, daily
 from reliable_assets.toolkit.stale_partitions_sensor import StaleTarget, build_stale_partitions_sensor
 from reliable_assets.warehouse.assets import CHANGED_ORDER_DATES
 
@@ -20,14 +20,12 @@ order_changes_sensor = build_stale_partitions_sensor(
     upstream=dg.AssetKey(["warehouse", "fact_orders"]),
     metadata_key=CHANGED_ORDER_DATES,
     targets=[
-        StaleTarget(
-            dg.AssetKey(["warehouse", "daily_revenue"]), max_partitions_per_run=DAYS_PER_BACKFILL_RUN
-        ),
-        StaleTarget(
-            dg.AssetKey(["warehouse", "user_features"]),
-            through_latest=True,
-            max_partitions_per_run=DAYS_PER_BACKFILL_RUN,
-        ),
+        StaleTarget(dg.AssetKey(["warehouse", "daily_revenue"])),
+        StaleTarget(dg.AssetKey(["warehouse", "user_features"]), through_latest=True),
     ],
-    description="Re-runs daily_revenue and user_features of order days a later fact_orders load changed.",
+    # The features' models and registry would follow by automation, one run later; they ride along.
+    followers=[dg.AssetKey(["ml", "segment_models"]), dg.AssetKey(["ml", "model_registry"])],
+    partitions_def=daily,
+    max_partitions_per_run=DAYS_PER_BACKFILL_RUN,
+    description="Re-runs revenue, features and models of order days a later fact_orders load changed.",
 )
