@@ -1,0 +1,345 @@
+"""A throwaway Dagster deployment for benchmarks: a temp world, the rates API, webserver + daemon.
+
+`temp_world` makes a fresh folder holding `DAGSTER_HOME` (with a copy of the project's
+`dagster.yaml`) and `RELIABLE_ASSETS_DATA_DIR`, and deletes it afterwards unless asked to keep it.
+`running_service` starts, inside that world, the rates API (`reliable-assets rates-api`) and
+`dagster-webserver -w workspace.yaml` on free loopback ports, and waits until GraphQL answers and
+the code location has loaded; `Service.start_daemon` then starts `dagster-daemon run -w
+workspace.yaml` against the same instance. Two commands rather than `dagster dev` (which starts
+webserver and daemon together): a caller can change instance state over GraphQL (stop the sensors
+that run by default) before the daemon's first tick. It is also the production layout; the one
+difference from `dagster dev` is that webserver and daemon each start their own code server from
+workspace.yaml, where `dagster dev` shares one between them.
+
+Each process runs in its own process group; on exit, also on Ctrl-C or an exception, each group is
+sent SIGTERM, then SIGKILL after a grace period. `ProcessTreeSampler` sums the RSS of processes
+and all their descendants (webserver, daemon, code servers, run workers, step subprocesses).
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil  # type: ignore[import-untyped]
+import requests
+
+PROJECT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+STARTUP_TIMEOUT_S = 600.0
+GRACE_S = 30.0
+
+DAEMON_HEALTH = """
+query DaemonHealth {
+  instance { daemonHealth { allDaemonStatuses { daemonType required healthy } } }
+}
+"""
+WORKSPACE_QUERY = """
+query Workspace {
+  workspaceOrError {
+    __typename
+    ... on Workspace {
+      locationEntries {
+        name
+        loadStatus
+        locationOrLoadError {
+          __typename
+          ... on RepositoryLocation { name repositories { name } }
+          ... on PythonError { message }
+        }
+      }
+    }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class GraphQLError(RuntimeError):
+    """The server answered with `errors` (a malformed query or a resolver that raised)."""
+
+
+class GraphQL:
+    """POST a query to the webserver's /graphql; return `data` or raise on `errors`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._session = requests.Session()
+
+    def __call__(
+        self, query: str, variables: Mapping[str, Any] | None = None, timeout: float = 120.0
+    ) -> dict[str, Any]:
+        response = self._session.post(
+            self.url, json={"query": query, "variables": dict(variables or {})}, timeout=timeout
+        )
+        try:
+            body: dict[str, Any] = response.json()
+        except ValueError:
+            response.raise_for_status()
+            raise GraphQLError(f"not JSON ({response.status_code}): {response.text[:500]}") from None
+        if body.get("errors"):
+            raise GraphQLError(f"GraphQL errors ({response.status_code}): {body['errors']}")
+        response.raise_for_status()
+        data: dict[str, Any] = body["data"]
+        return data
+
+
+@dataclass(frozen=True)
+class World:
+    """A fresh folder with its own Dagster instance and data, and the environment pointing at them."""
+
+    root: Path
+    home: Path
+    data_dir: Path
+    env: dict[str, str]
+
+
+class Service:
+    """A running webserver (and, once started, daemon) of a world: GraphQL endpoint and processes."""
+
+    def __init__(self, world: World, stack: ExitStack, url: str, location: str, repository: str) -> None:
+        self.world = world
+        self.gql = GraphQL(url)
+        self.url = url
+        self.location = location
+        self.repository = repository
+        self.pids: list[int] = []
+        self._stack = stack
+
+    def spawn(self, command: list[str], name: str) -> subprocess.Popen[bytes]:
+        """Start a process group, stopped when the service exits; its pid joins `pids`."""
+        log = self.world.root / f"{name}.log"
+        process = _spawn(command, self.world, log)
+        self._stack.callback(stop_group, process)
+        self.pids.append(process.pid)
+        return process
+
+    def start_daemon(self) -> None:
+        workspace = str(PROJECT / "workspace.yaml")
+        self.spawn([str(BIN / "dagster-daemon"), "run", "-w", workspace], "dagster_daemon")
+
+    def wait_for_daemon(self, timeout_s: float = STARTUP_TIMEOUT_S) -> None:
+        """Until every required daemon has sent a healthy heartbeat."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            statuses = self.gql(DAEMON_HEALTH)["instance"]["daemonHealth"]["allDaemonStatuses"]
+            required = [s for s in statuses if s["required"]]
+            if required and all(s["healthy"] for s in required):
+                return
+            if time.monotonic() > deadline:
+                log = self.world.root / "dagster_daemon.log"
+                raise RuntimeError(f"daemon not healthy after {timeout_s:.0f} s: {statuses}\n{_tail(log)}")
+            time.sleep(1)
+
+
+@contextmanager
+def temp_world(label: str, keep: bool = False) -> Iterator[World]:
+    root = Path(tempfile.mkdtemp(prefix=f"bench-{label}-"))
+    home, data_dir = root / "dagster_home", root / "data"
+    home.mkdir()
+    data_dir.mkdir()
+    shutil.copy(PROJECT / "dagster.yaml", home / "dagster.yaml")
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "RELIABLE_ASSETS_DATA_DIR": str(data_dir),
+        "DAGSTER_DEPLOYMENT": "local",
+        "PYTHONUNBUFFERED": "1",
+    }
+    try:
+        yield World(root=root, home=home, data_dir=data_dir, env=env)
+    finally:
+        if keep:
+            print(f"  kept {root}", flush=True)
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def simulate(world: World, start: str, days: int, orders_per_day: int, events_per_day: int) -> None:
+    """The project's CLI into the world's data folder (raises with the CLI's output on failure)."""
+    command = [
+        str(BIN / "reliable-assets"), "simulate", "--start", start, "--days", str(days),
+        "--orders-per-day", str(orders_per_day), "--events-per-day", str(events_per_day),
+    ]  # fmt: skip
+    done = subprocess.run(command, env=world.env, cwd=world.root, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"simulate failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+
+
+def _spawn(command: list[str], world: World, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as sink:
+        return subprocess.Popen(
+            command,
+            env=world.env,
+            cwd=world.root,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # own process group: stopped as a whole, not hit by the tty's Ctrl-C
+        )
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_group(process: subprocess.Popen[bytes], grace_s: float = GRACE_S) -> None:
+    """SIGTERM the process group this harness started (its id is the leader's pid), then SIGKILL."""
+    pgid = process.pid
+    if process.poll() is None or _group_alive(pgid):
+        with suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline:
+            if process.poll() is not None and not _group_alive(pgid):
+                break
+            time.sleep(0.2)
+        if _group_alive(pgid):
+            with suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)
+    with suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=10)
+
+
+def _tail(log: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{log.stem} did not start:\n{_tail(log)}") from None
+            time.sleep(0.2)
+
+
+def _wait_for_location(
+    gql: GraphQL, process: subprocess.Popen[bytes], log: Path, timeout_s: float = STARTUP_TIMEOUT_S
+) -> tuple[str, str]:
+    """Until GraphQL answers and the (single) code location is LOADED: its name and repository's."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{log.stem} exited ({process.returncode}):\n{_tail(log)}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"code location not loaded after {timeout_s:.0f} s:\n{_tail(log)}")
+        try:
+            workspace = gql(WORKSPACE_QUERY, timeout=10)["workspaceOrError"]
+        except (requests.RequestException, GraphQLError):
+            time.sleep(1)
+            continue
+        entries = workspace.get("locationEntries") or []
+        if entries and all(entry["loadStatus"] == "LOADED" for entry in entries):
+            location = entries[0]["locationOrLoadError"] or {}
+            if location.get("__typename") == "PythonError":
+                raise RuntimeError(f"code location failed to load: {location['message']}")
+            if location.get("__typename") == "RepositoryLocation":
+                return entries[0]["name"], location["repositories"][0]["name"]
+        time.sleep(1)
+
+
+@contextmanager
+def running_service(world: World) -> Iterator[Service]:
+    """The rates API and `dagster-webserver` in `world` (no daemon yet); all stopped on exit."""
+    with ExitStack() as stack:
+        rates_port = free_port()
+        rates_log = world.root / "rates_api.log"
+        rates = _spawn(
+            [str(BIN / "reliable-assets"), "rates-api", "--port", str(rates_port)], world, rates_log
+        )
+        stack.callback(stop_group, rates)
+        _wait_for_port(rates_port, rates, rates_log)
+        world.env["RATES_API_URL"] = f"http://127.0.0.1:{rates_port}"
+
+        port = free_port()
+        log = world.root / "dagster_webserver.log"
+        workspace = str(PROJECT / "workspace.yaml")
+        command = [str(BIN / "dagster-webserver"), "-w", workspace, "-h", "127.0.0.1", "-p", str(port)]
+        webserver = _spawn(command, world, log)
+        stack.callback(stop_group, webserver)
+        url = f"http://127.0.0.1:{port}/graphql"
+        location, repository = _wait_for_location(GraphQL(url), webserver, log)
+        service = Service(world, stack, url, location, repository)
+        service.pids.append(webserver.pid)
+        yield service
+
+
+class ProcessTreeSampler:
+    """Every `interval_s`, the summed RSS of some processes and their descendants; keeps the peak.
+
+    RSS counts shared pages (libraries, copy-on-write) once per process, so the sum overstates the
+    memory the tree really holds; it is the figure `ps`/`top` users add up.
+    """
+
+    def __init__(self, root_pids: Sequence[int], interval_s: float = 0.5) -> None:
+        self.root_pids = list(root_pids)
+        self.interval_s = interval_s
+        self.peak_rss_bytes = 0
+        self.peak_processes = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="rss-sampler", daemon=True)
+
+    def sample(self) -> int:
+        processes: dict[int, Any] = {}
+        for pid in self.root_pids:
+            try:
+                root = psutil.Process(pid)
+                for process in [root, *root.children(recursive=True)]:
+                    processes[process.pid] = process
+            except psutil.Error:
+                continue
+        total = 0
+        for process in processes.values():
+            try:
+                total += int(process.memory_info().rss)
+            except psutil.Error:  # exited between listing and reading
+                continue
+        self.samples += 1
+        self.peak_rss_bytes = max(self.peak_rss_bytes, total)
+        self.peak_processes = max(self.peak_processes, len(processes))
+        return total
+
+    def _loop(self) -> None:
+        while True:
+            self.sample()
+            if self._stop.wait(self.interval_s):
+                return
+
+    def __enter__(self) -> "ProcessTreeSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
