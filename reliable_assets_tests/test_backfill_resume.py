@@ -1,0 +1,119 @@
+"""Issue 9: a backfill chunk that fails is resumed with Dagster's re-execute-from-failure, launched
+over GraphQL as the UI's "Re-execute → From failure" does, and ends as a clean run.
+
+A real `dagster-webserver` and `dagster-daemon` (benchmarks/dagster_service.py) on the repo's
+instance config; a whole-graph backfill of two chunks in which the second chunk's last day has no
+landing files yet (its raw/events fails, permanently, naming the missing folder). The files then
+arrive, `reexecutePartitionBackfill(strategy: FROM_FAILURE)` re-runs what failed and what never
+ran, and every table and file ends equal to a clean in-process run of the same world. Sensors
+other than `order_changes_sensor` are stopped (the landing sensor would start the day itself);
+that one stays on because it re-runs the revenue and features of the first chunk's last days,
+which the second chunk's order updates change.
+"""
+
+import shutil
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from benchmarks.bench_backfill import (
+    AUTOMATION_QUERY,
+    STOP_SENSOR,
+    discover_assets,
+    launch_backfill,
+    wait_terminal,
+)
+from benchmarks.dagster_service import Service, World, running_service, simulate, temp_world
+from reliable_assets.partitions import DAYS_PER_BACKFILL_RUN
+from reliable_assets_tests import graph_state
+
+START = date(2024, 3, 1)
+DAYS = DAYS_PER_BACKFILL_RUN + 3  # two chunks
+MISSING_DAY = START + timedelta(days=DAYS - 1)
+KEEP_RUNNING = {"order_changes_sensor"}
+REEXECUTE = """
+mutation Reexecute($id: String!) {
+  reexecutePartitionBackfill(reexecutionParams: {parentRunId: $id, strategy: FROM_FAILURE}) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+  }
+}
+"""
+IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING]
+
+
+def _stop_sensors_but(service: Service, keep: set[str]) -> None:
+    repo = {"repositoryLocationName": service.location, "repositoryName": service.repository}
+    for sensor in service.gql(AUTOMATION_QUERY, {"repo": repo})["sensorsOrError"]["results"]:
+        if sensor["sensorState"]["status"] == "RUNNING" and sensor["name"] not in keep:
+            service.gql(STOP_SENSOR, {"id": sensor["sensorState"]["id"]})
+
+
+def _wait_until_idle(world: World, quiet_s: float, timeout_s: float) -> None:
+    """Until no run is queued or running for `quiet_s` (the sensor's follow-up runs included)."""
+    deadline = time.monotonic() + timeout_s
+    idle_since = time.monotonic()
+    with dg.DagsterInstance.from_config(str(world.home)) as instance:
+        while time.monotonic() < deadline:
+            busy = instance.get_runs(
+                filters=dg.RunsFilter(statuses=[*IN_FLIGHT, dg.DagsterRunStatus.STARTED])
+            )
+            if busy:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since >= quiet_s:
+                return
+            time.sleep(2)
+    raise AssertionError(f"runs still in flight after {timeout_s:.0f} s")
+
+
+def _state(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.setenv("RELIABLE_ASSETS_DATA_DIR", str(data_dir))
+    state = graph_state.state()
+    state.pop("ops.sla_report")  # reports the instance's own run times
+    return state
+
+
+def test_a_failed_chunk_resumes_from_failure_to_a_clean_runs_content(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reliable_assets.definitions import defs
+    from reliable_assets.graph_runs import materialize_graph
+
+    with temp_world("resume") as world, temp_world("clean") as clean:
+        simulate(world, START.isoformat(), DAYS, orders_per_day=40, events_per_day=300)
+        held = world.root / "held"
+        shutil.move(world.data_dir / "landing" / "events" / MISSING_DAY.isoformat(), held)
+        with running_service(world) as service:
+            _stop_sensors_but(service, KEEP_RUNNING)
+            service.start_daemon()
+            service.wait_for_daemon()
+            assets = discover_assets(service)
+            first = launch_backfill(service, assets, START, MISSING_DAY, "resume test")
+            statuses, _, timed_out = wait_terminal(service, [first], time.monotonic() + 600)
+            assert not timed_out
+            assert statuses[first] not in {"COMPLETED_SUCCESS", "COMPLETED"}, statuses
+
+            shutil.move(held, world.data_dir / "landing" / "events" / MISSING_DAY.isoformat())
+            result = service.gql(REEXECUTE, {"id": first})["reexecutePartitionBackfill"]
+            assert result["__typename"] == "LaunchBackfillSuccess", result
+            resumed = result["backfillId"]
+            statuses, errors, timed_out = wait_terminal(service, [resumed], time.monotonic() + 600)
+            assert not timed_out
+            assert statuses[resumed] in {"COMPLETED_SUCCESS", "COMPLETED"}, (statuses, errors)
+            _wait_until_idle(world, quiet_s=45, timeout_s=300)  # the order-changes sensor ticks every 30 s
+            with dg.DagsterInstance.from_config(str(world.home)) as instance:
+                failed = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))
+                resumed_runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": resumed}))
+        # Only the first backfill's failed chunk failed, and the resume re-ran that chunk.
+        assert failed
+        assert all(run.tags.get("dagster/backfill") == first for run in failed)
+        assert resumed_runs
+
+        simulate(clean, START.isoformat(), DAYS, orders_per_day=40, events_per_day=300)
+        monkeypatch.setenv("RELIABLE_ASSETS_DATA_DIR", str(clean.data_dir))
+        with dg.instance_for_test() as instance:
+            days = [START + timedelta(days=n) for n in range(DAYS)]
+            assert all(o.success for o in materialize_graph(defs(), instance, days, log_level="WARNING"))
+        assert _state(world.data_dir, monkeypatch) == _state(clean.data_dir, monkeypatch)
