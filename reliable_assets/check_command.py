@@ -1,52 +1,56 @@
-"""`reliable-assets check`: run the warehouse checks on what is already published, nothing else.
+"""`reliable-assets check`: run every asset check on what is already published, nothing else.
 
 Dagster has no command that runs only asset checks (and its checks-only runs of partitioned checks
-fail), so this reads each selected table, partition by partition, and evaluates the same check
-functions the assets run before they publish. CI calls it and fails the build on exit code 1.
+fail), so this reads what each selected asset published (raw Parquet files, model files, warehouse
+tables), partition by partition, and evaluates the checks the assets declare with the functions
+they use (see published_checks.py for what each compares after the fact). CI calls it and fails
+the build on exit code 1; ``--record`` also stores every result in the Dagster instance as a
+asset check evaluation, so the UI shows it on the asset's check rows.
 """
 
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, timedelta
+from contextlib import ExitStack
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
-import pandas as pd
 
 from reliable_assets import settings
 from reliable_assets.partitions import PARTITIONS_START
+from reliable_assets.published_checks import (
+    CHECKED_ASSETS,
+    CHECKED_GROUPS,
+    CheckedAsset,
+    CheckRow,
+    DeclaredAsset,
+    Published,
+    declared_asset,
+    evaluate_asset,
+)
 from reliable_assets.quiet import silence_dagster_previews
-from reliable_assets.toolkit.partition_filter import PartitionFilter
-from reliable_assets.toolkit.warehouse import Warehouse
-from reliable_assets.warehouse.checks import TABLE_CHECKS, References
+from reliable_assets.toolkit.runless_checks import new_evaluation_id, record_evaluation
+
+__all__ = ["CheckRow", "CheckSelectionError", "check_main", "format_rows", "partition_keys", "select_assets"]
+RECORDED_BY = "reliable-assets check"
 
 
 class CheckSelectionError(ValueError):
     """The command line selected nothing, or something that is not there."""
 
 
-@dataclass(frozen=True)
-class CheckRow:
-    asset: str
-    partition: str
-    check: str
-    severity: str
-    passed: bool
-    failing_rows: int
-
-
-def select_tables(selection: str | None) -> list[str]:
-    """Tables whose asset key (`warehouse/fact_orders`) or group (`warehouse`) is selected."""
-    tables = sorted(TABLE_CHECKS)
+def select_assets(selection: str | None) -> list[CheckedAsset]:
+    """Checked assets whose key (`raw/orders`) or group (`raw`, `warehouse`, `ml`) is selected."""
     if not selection:
-        return tables
-    chosen: list[str] = []
+        return list(CHECKED_ASSETS)
+    chosen: list[CheckedAsset] = []
     for item in (part.strip().strip("/") for part in selection.split(",") if part.strip()):
-        matches = [t for t in tables if item in (f"warehouse/{t}", "warehouse", "*")]
+        matches = [a for a in CHECKED_ASSETS if item in (a.key, a.group, "*")]
         if not matches:
-            known = ", ".join(f"warehouse/{t}" for t in tables)
+            known = ", ".join([*CHECKED_GROUPS, *(a.key for a in CHECKED_ASSETS)])
             raise CheckSelectionError(f"--select {item!r} matches no checked asset; choose from: {known}")
         chosen.extend(m for m in matches if m not in chosen)
-    return chosen
+    order = {asset.key: position for position, asset in enumerate(CHECKED_ASSETS)}
+    return sorted(chosen, key=lambda asset: order[asset.key])
 
 
 def partition_keys(partition: str | None, partition_range: str | None) -> list[str] | None:
@@ -79,88 +83,91 @@ def _day(text: str) -> date:
     return day
 
 
-def _rows_of(table: str, partition: str, results: Sequence[dg.AssetCheckResult]) -> list[CheckRow]:
-    rows = []
-    for result in results:
-        failing = result.metadata.get("failing_rows") if result.metadata else None
-        rows.append(
-            CheckRow(
-                asset=f"warehouse/{table}",
-                partition=partition,
-                check=result.check_name or "",
-                severity=result.severity.value,
-                passed=result.passed,
-                failing_rows=int(failing.value)
-                if isinstance(failing, dg.IntMetadataValue) and failing.value
-                else 0,
-            )
-        )
-    return rows
-
-
 def run_checks(
-    warehouse: Warehouse, partition_columns: dict[str, str | None], tables: list[str], keys: list[str] | None
+    published: Published,
+    assets: Sequence[tuple[CheckedAsset, DeclaredAsset]],
+    keys: Sequence[str] | None,
 ) -> list[CheckRow]:
-    """Evaluate every selected table's checks per partition (whole table when unpartitioned)."""
-    rows: list[CheckRow] = []
-    for table in tables:
-        checks = TABLE_CHECKS[table]
-        references = References(warehouse)
-        if not warehouse.table_exists("warehouse", table):
-            rows.append(CheckRow(f"warehouse/{table}", "-", "table_exists", "ERROR", False, 0))
+    """Every declared check of the selected assets, per selected partition (see evaluate_asset)."""
+    return [row for asset, declared in assets for row in evaluate_asset(asset, declared, published, keys)]
+
+
+def record_rows(
+    instance: dg.DagsterInstance, declared: dict[str, DeclaredAsset], rows: Sequence[CheckRow]
+) -> tuple[str, int]:
+    """Store each row's result as an evaluation of its declared check, all under one new
+    evaluation id (runless_checks.py says why); returns that id and how many were stored."""
+    evaluation_id, recorded = new_evaluation_id(), 0
+    for row in rows:
+        if row.result is None:  # nothing published to check, or skipped: no evaluation
             continue
-        column = partition_columns.get(table)
-        if column is None:
-            rows.extend(
-                _rows_of(table, "-", checks.evaluate(warehouse.read_table("warehouse", table), references))
-            )
-            continue
-        if keys is None:
-            present = warehouse.read_table("warehouse", table)[column]
-            days = sorted({pd.Timestamp(value).date().isoformat() for value in present})
-        else:
-            days = keys
-        for key in days:
-            start = pd.Timestamp(date.fromisoformat(key))
-            frame = warehouse.read_table(
-                "warehouse",
-                table,
-                partition=PartitionFilter.time_range(column, start, start + timedelta(days=1)),
-            )
-            if frame.empty:
-                rows.append(CheckRow(f"warehouse/{table}", key, "partition_present", "ERROR", False, 0))
-                continue
-            rows.extend(_rows_of(table, key, checks.evaluate(frame, references)))
-    return rows
+        asset = declared[row.asset]
+        spec = asset.specs[row.check]
+        record_evaluation(
+            instance,
+            asset.key,
+            row.result,
+            partition=row.partition if spec.partitions_def is not None else None,
+            blocking=spec.blocking,
+            evaluation_id=evaluation_id,
+            metadata={"recorded_by": RECORDED_BY, "evaluation_id": evaluation_id},
+        )
+        recorded += 1
+    return evaluation_id, recorded
 
 
 def format_rows(rows: Sequence[CheckRow]) -> str:
     header = f"{'ASSET':<26} {'PARTITION':<11} {'CHECK':<28} {'SEVERITY':<8} {'RESULT':<6} FAILING ROWS"
     lines = [header, "-" * len(header)]
     lines += [
-        f"{r.asset:<26} {r.partition:<11} {r.check:<28} {r.severity:<8} {'pass' if r.passed else 'FAIL':<6} "
-        f"{r.failing_rows}"
+        f"{r.asset:<26} {r.partition:<11} {r.check:<28} {r.severity:<8} {r.outcome:<6} {r.failing_rows}"
         for r in rows
     ]
-    failed = [r for r in rows if not r.passed and r.severity == "ERROR"]
+    failed = [r for r in rows if r.error_failure]
     lines.append(f"{len(rows)} checks, {len(failed)} ERROR failures")
+    skipped = sorted({r.check for r in rows if r.skipped})
+    if skipped:
+        lines.append(f"skipped {', '.join(skipped)}: they read the Dagster instance; set DAGSTER_HOME")
     return "\n".join(lines)
 
 
-def check_main(selection: str | None, partition: str | None, partition_range: str | None) -> int:
+def check_main(
+    selection: str | None,
+    partition: str | None,
+    partition_range: str | None,
+    record: bool = False,
+    now: datetime | None = None,
+) -> int:
     """What the console script runs: print the table, exit 1 on any failed ERROR check."""
     silence_dagster_previews()
     from reliable_assets.definitions import defs  # noqa: PLC0415 (loads every asset; only here)
 
-    tables = select_tables(selection)
+    chosen = select_assets(selection)
     keys = partition_keys(partition, partition_range)
+    home = os.environ.get("DAGSTER_HOME")
+    if record and not home:
+        raise CheckSelectionError("--record stores the results in the Dagster instance: set DAGSTER_HOME")
     definitions = defs()
-    columns: dict[str, str | None] = {}
-    for table in tables:
-        key = dg.AssetKey(["warehouse", table])
-        expr = definitions.get_assets_def(key).metadata_by_key[key].get("partition_expr")
-        columns[table] = expr if isinstance(expr, str) else None
-    with dg.build_resources({"warehouse": settings.resources_for()["warehouse"]}) as resources:
-        rows = run_checks(resources.warehouse, columns, tables, keys)
-    print(format_rows(rows))
-    return 1 if any(not r.passed and r.severity == "ERROR" for r in rows) else 0
+    declared = {asset.key: declared_asset(definitions, asset.key) for asset in chosen}
+    resources = settings.resources_for()
+    needed = ("warehouse", "landing_zone", "raw_io_manager", "model_io_manager")
+    with ExitStack() as stack:
+        built = stack.enter_context(dg.build_resources({name: resources[name] for name in needed}))
+        instance = stack.enter_context(dg.DagsterInstance.get()) if home else None
+        published = Published(
+            warehouse=built.warehouse,
+            # The stores the IO managers write through: what readers downstream see.
+            raw_store=built.raw_io_manager._store(),
+            model_store=built.model_io_manager._store(),
+            landing_zone=built.landing_zone,
+            instance=instance,
+            now=now or datetime.now(UTC),
+        )
+        rows = run_checks(published, [(asset, declared[asset.key]) for asset in chosen], keys)
+        print(format_rows(rows))
+        if record and instance is not None:
+            evaluation_id, recorded = record_rows(instance, declared, rows)
+            print(
+                f"recorded {recorded} check evaluations as {evaluation_id} in the Dagster instance ({home})"
+            )
+    return 1 if any(row.error_failure for row in rows) else 0

@@ -176,12 +176,20 @@ def _run_rates_api(args: argparse.Namespace) -> int:
 def _add_check(subparsers: SubParsers) -> None:
     parser = subparsers.add_parser(
         "check",
-        help="run the asset checks on what is in the warehouse; exit 1 if an ERROR check fails",
-        description="Runs only the checks (no materialization) against the published warehouse tables.",
+        help="run the asset checks on what is published; exit 1 if an ERROR check fails",
+        description="Runs only the checks (no materialization) against what the assets published: "
+        "raw files, model files and warehouse tables.",
     )
-    parser.add_argument("--select", help="asset keys or groups, comma-separated (e.g. warehouse/fact_orders)")
+    parser.add_argument(
+        "--select", help="asset keys or groups (raw, warehouse, ml), comma-separated (e.g. raw/orders,ml)"
+    )
     parser.add_argument("--partition", help="one daily partition, e.g. 2024-01-02")
     parser.add_argument("--partition-range", help="daily partitions A...B, e.g. 2024-01-01...2024-01-07")
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="also store the results in the Dagster instance ($DAGSTER_HOME) as asset check evaluations",
+    )
     parser.set_defaults(run=_run_check)
 
 
@@ -189,7 +197,7 @@ def _run_check(args: argparse.Namespace) -> int:
     from reliable_assets.check_command import CheckSelectionError, check_main  # noqa: PLC0415 (heavy)
 
     try:
-        return check_main(args.select, args.partition, args.partition_range)
+        return check_main(args.select, args.partition, args.partition_range, record=args.record)
     except (CheckSelectionError, ValueError) as error:
         print(f"reliable-assets check: {error}", file=sys.stderr)
         return 2
