@@ -20,20 +20,20 @@ import dagster as dg
 import pytest
 
 from benchmarks.bench_backfill import (
-    AUTOMATION_QUERY,
-    STOP_SENSOR,
+    FOLLOW_UP_SENSORS,
     discover_assets,
     launch_backfill,
+    stop_automation,
     wait_terminal,
+    wait_until_idle,
 )
-from benchmarks.dagster_service import Service, World, running_service, simulate, temp_world
+from benchmarks.dagster_service import running_service, simulate, temp_world
 from reliable_assets.partitions import DAYS_PER_BACKFILL_RUN
 from reliable_assets_tests import graph_state
 
 START = date(2024, 3, 1)
 DAYS = DAYS_PER_BACKFILL_RUN + 3  # two chunks
 MISSING_DAY = START + timedelta(days=DAYS - 1)
-KEEP_RUNNING = {"order_changes_sensor"}
 REEXECUTE = """
 mutation Reexecute($id: String!) {
   reexecutePartitionBackfill(reexecutionParams: {parentRunId: $id, strategy: FROM_FAILURE}) {
@@ -43,31 +43,6 @@ mutation Reexecute($id: String!) {
   }
 }
 """
-IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING]
-
-
-def _stop_sensors_but(service: Service, keep: set[str]) -> None:
-    repo = {"repositoryLocationName": service.location, "repositoryName": service.repository}
-    for sensor in service.gql(AUTOMATION_QUERY, {"repo": repo})["sensorsOrError"]["results"]:
-        if sensor["sensorState"]["status"] == "RUNNING" and sensor["name"] not in keep:
-            service.gql(STOP_SENSOR, {"id": sensor["sensorState"]["id"]})
-
-
-def _wait_until_idle(world: World, quiet_s: float, timeout_s: float) -> None:
-    """Until no run is queued or running for `quiet_s` (the sensor's follow-up runs included)."""
-    deadline = time.monotonic() + timeout_s
-    idle_since = time.monotonic()
-    with dg.DagsterInstance.from_config(str(world.home)) as instance:
-        while time.monotonic() < deadline:
-            busy = instance.get_runs(
-                filters=dg.RunsFilter(statuses=[*IN_FLIGHT, dg.DagsterRunStatus.STARTED])
-            )
-            if busy:
-                idle_since = time.monotonic()
-            elif time.monotonic() - idle_since >= quiet_s:
-                return
-            time.sleep(2)
-    raise AssertionError(f"runs still in flight after {timeout_s:.0f} s")
 
 
 def _state(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
@@ -86,7 +61,7 @@ def test_a_failed_chunk_resumes_from_failure_to_a_clean_runs_content(monkeypatch
         held = world.root / "held"
         shutil.move(world.data_dir / "landing" / "events" / MISSING_DAY.isoformat(), held)
         with running_service(world) as service:
-            _stop_sensors_but(service, KEEP_RUNNING)
+            stop_automation(service, keep=FOLLOW_UP_SENSORS)
             service.start_daemon()
             service.wait_for_daemon()
             assets = discover_assets(service)
@@ -102,7 +77,7 @@ def test_a_failed_chunk_resumes_from_failure_to_a_clean_runs_content(monkeypatch
             statuses, errors, timed_out = wait_terminal(service, [resumed], time.monotonic() + 600)
             assert not timed_out
             assert statuses[resumed] in {"COMPLETED_SUCCESS", "COMPLETED"}, (statuses, errors)
-            _wait_until_idle(world, quiet_s=45, timeout_s=300)  # the order-changes sensor ticks every 30 s
+            wait_until_idle(world.home, quiet_s=40, deadline=time.monotonic() + 300)
             with dg.DagsterInstance.from_config(str(world.home)) as instance:
                 failed = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))
                 resumed_runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": resumed}))

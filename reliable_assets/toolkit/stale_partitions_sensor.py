@@ -9,9 +9,10 @@ those records in storage order and requests the target partitions that were last
 *before* the change (stale). Missing partitions are left to the normal flow (automation,
 backfills), and a partition re-materialized since the change is not requested again.
 
-Known limit: staleness is judged by event-log order. A target run that read the upstream before
-the change but recorded its materialization after it counts as fresh; runs of the same asset are
-serialized by the automation conditions' in-progress guard, which keeps this window small.
+A target partition counts as fresh only if the run that last built it *started* after the change
+was recorded: a run already in flight may have read the upstream as it was (two backfill chunks
+run side by side, and the first chunk's revenue step can read `fact_orders` just before the second
+chunk commits its rows). Judging by the order of the materialization events alone missed that.
 """
 
 import json
@@ -71,7 +72,10 @@ def build_stale_partitions_sensor(
         ).records
         if not records:
             return dg.SensorResult(skip_reason=f"no new materialization of {upstream.to_user_string()}")
-        changes = [(record.storage_id, _recorded_keys(record, metadata_key)) for record in records]
+        changes = [
+            Change(record.storage_id, record.timestamp, _recorded_keys(record, metadata_key))
+            for record in records
+        ]
         newest = records[-1].storage_id
         ordered = list(partitions_def.get_partition_keys())
         stale: set[str] = set()
@@ -79,7 +83,9 @@ def build_stale_partitions_sensor(
             latest = context.instance.get_latest_storage_id_by_partition(
                 target.asset_key, dg.DagsterEventType.ASSET_MATERIALIZATION
             )
-            stale |= set(stale_keys(changes, latest, ordered, through_latest=target.through_latest))
+            candidates = named_keys(changes, latest, ordered, through_latest=target.through_latest)
+            built = _builds(context.instance, target.asset_key, [latest[key] for key in candidates])
+            stale |= set(stale_keys(changes, built, ordered, through_latest=target.through_latest))
         position = {key: index for index, key in enumerate(ordered)}
         requests = [
             _run_request(name, selection, first, last, newest)
@@ -104,25 +110,70 @@ def _recorded_keys(record: dg.EventLogRecord, metadata_key: str) -> list[str]:
     return [str(key) for key in keys]
 
 
-def stale_keys(
-    changes: Sequence[tuple[int, Sequence[str]]],
-    latest_materialization: Mapping[str, int],
+@dataclass(frozen=True)
+class Change:
+    """An upstream materialization: where it sits in the event log, when, and the keys it names."""
+
+    storage_id: int
+    timestamp: float
+    keys: Sequence[str]
+
+
+@dataclass(frozen=True)
+class Build:
+    """A target partition's latest materialization, and when the run that wrote it started."""
+
+    storage_id: int
+    run_started: float
+
+
+def named_keys(
+    changes: Sequence[Change],
+    materialized: Mapping[str, object],
     ordered: Sequence[str],
     *,
     through_latest: bool,
 ) -> list[str]:
-    """Keys, in partition order, whose latest materialization is older than a change that named
-    them (or, with `through_latest`, an earlier key). Never-materialized keys are missing, not stale."""
+    """The materialized keys some change names (with `through_latest`: or comes after)."""
     position = {key: index for index, key in enumerate(ordered)}
-    materialized = {key: sid for key, sid in latest_materialization.items() if key in position}
-    stale: set[str] = set()
-    for storage_id, keys in changes:
-        named = {key for key in keys if key in materialized}
-        known = [position[key] for key in keys if key in position]
+    named: set[str] = set()
+    for change in changes:
+        named |= {key for key in change.keys if key in materialized and key in position}
+        known = [position[key] for key in change.keys if key in position]
         if through_latest and known:
-            named |= {key for key in materialized if position[key] >= min(known)}
-        stale |= {key for key in named if materialized[key] < storage_id}
+            named |= {key for key in materialized if key in position and position[key] >= min(known)}
+    return sorted(named, key=position.__getitem__)
+
+
+def stale_keys(
+    changes: Sequence[Change], built: Mapping[str, Build], ordered: Sequence[str], *, through_latest: bool
+) -> list[str]:
+    """Keys, in partition order, that a change names (or, with `through_latest`, an earlier key)
+    and whose latest build came before it or by a run that started before it. Never-built keys
+    are missing, not stale."""
+    position = {key: index for index, key in enumerate(ordered)}
+    stale: set[str] = set()
+    for change in changes:
+        for key in named_keys([change], built, ordered, through_latest=through_latest):
+            build = built[key]
+            if build.storage_id < change.storage_id or build.run_started < change.timestamp:
+                stale.add(key)
     return sorted(stale, key=position.__getitem__)
+
+
+def _builds(instance: dg.DagsterInstance, asset_key: dg.AssetKey, storage_ids: list[int]) -> dict[str, Build]:
+    if not storage_ids:
+        return {}
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key, storage_ids=storage_ids), limit=len(storage_ids)
+    ).records
+    runs = instance.get_run_records(dg.RunsFilter(run_ids=sorted({r.run_id for r in records})))
+    started = {run.dagster_run.run_id: run.start_time or run.create_timestamp.timestamp() for run in runs}
+    return {
+        str(record.partition_key): Build(record.storage_id, started.get(record.run_id, 0.0))
+        for record in records
+        if record.partition_key is not None
+    }
 
 
 def contiguous_ranges(
