@@ -10,11 +10,11 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from reliable_assets.ml.checks import SEGMENT_CHECKS, registry_checks, trained_checks
 from reliable_assets.ml.segmentation import FAILED, assign_segment, failed_model, train_segment_model
 from reliable_assets.partitions import SEGMENTS, chunked_backfill, daily
 from reliable_assets.toolkit.automation import follow_upstream
 from reliable_assets.toolkit.content_hash import frame_content_hash
-from reliable_assets.toolkit.frame_checks import unique_check
 from reliable_assets.toolkit.partition_checks import as_events, check_spec
 from reliable_assets.toolkit.partition_days import partition_days
 from reliable_assets.toolkit.partition_filter import PartitionFilter
@@ -33,9 +33,6 @@ METRIC_TYPES = {
     "r2": "float64",
     "mae": "float64",
 }
-
-
-SEGMENT_CHECKS = {segment: f"{segment}_trained" for segment in SEGMENTS}
 
 
 @dg.asset(
@@ -75,7 +72,7 @@ def segment_models(
     by_day: dict[str, dict[str, Any]] = {day: {} for day in days}
     for model in models:
         by_day[model["model_date"]][model["segment"]] = model
-    yield from as_events(context, {day: _trained_checks(by_day[day]) for day in days})
+    yield from as_events(context, {day: trained_checks(by_day[day]) for day in days})
     hashes = {day: frame_content_hash(pd.json_normalize(list(by_day[day].values()))) for day in days}
     if len(days) > 1:
         for day, content_hash in hashes.items():
@@ -111,25 +108,6 @@ def train_all_segments(features: pd.DataFrame, days: list[str], log: Any) -> lis
 
     with ThreadPoolExecutor(max_workers=min(len(tasks), os.cpu_count() or 1)) as pool:
         return list(pool.map(train, tasks))
-
-
-def _trained_checks(models: dict[str, dict[str, Any]]) -> list[dg.AssetCheckResult]:
-    results = []
-    for segment, check_name in SEGMENT_CHECKS.items():
-        model = models[segment]
-        results.append(
-            dg.AssetCheckResult(
-                check_name=check_name,
-                passed=model["status"] != FAILED,
-                severity=dg.AssetCheckSeverity.ERROR,
-                metadata={"status": model["status"], "n_samples": model["n_samples"], **_error(model)},
-            )
-        )
-    return results
-
-
-def _error(model: dict[str, Any]) -> dict[str, str]:
-    return {"error": model["error"]} if model.get("error") else {}
 
 
 def combined_hash(hashes: dict[str, str]) -> str:
@@ -199,5 +177,5 @@ def model_registry(
             context, registry, promoted=int(registry["promoted"].sum()), missing_segments=", ".join(missing)
         ),
         registry,
-        lambda _, rows: [unique_check(rows, ["segment", "model_date"], "segment_day_unique")],
+        lambda _, rows: registry_checks(rows),
     )
