@@ -39,10 +39,17 @@ class TimeRange:
         )
 
     def mask(self, values: pd.Series) -> pd.Series:
+        start = pd.Timestamp(_to_naive_utc(self.start))
+        end = pd.Timestamp(_to_naive_utc(self.end))
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            start, end = start.tz_localize("UTC"), end.tz_localize("UTC")
+            return (values >= start) & (values < end)
+        if pd.api.types.is_datetime64_dtype(values.dtype):
+            # Already naive timestamps (read as UTC): compare as they are. A range run's frame is
+            # masked once per partition and check, and converting it each time cost seconds.
+            return (values >= start) & (values < end)
         timestamps = pd.to_datetime(values, errors="coerce", utc=True)
-        start = pd.Timestamp(_to_naive_utc(self.start)).tz_localize("UTC")
-        end = pd.Timestamp(_to_naive_utc(self.end)).tz_localize("UTC")
-        return (timestamps >= start) & (timestamps < end)
+        return (timestamps >= start.tz_localize("UTC")) & (timestamps < end.tz_localize("UTC"))
 
     def describe(self) -> str:
         return f"{self.column} in [{self.start.isoformat()}, {self.end.isoformat()})"
