@@ -73,7 +73,7 @@ def build_stale_partitions_sensor(
         if not records:
             return dg.SensorResult(skip_reason=f"no new materialization of {upstream.to_user_string()}")
         changes = [
-            Change(record.storage_id, record.timestamp, _recorded_keys(record, metadata_key))
+            Change(record.storage_id, record.timestamp, _recorded_keys(record, metadata_key), record.run_id)
             for record in records
         ]
         newest = records[-1].storage_id
@@ -117,6 +117,7 @@ class Change:
     storage_id: int
     timestamp: float
     keys: Sequence[str]
+    run_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ class Build:
 
     storage_id: int
     run_started: float
+    run_id: str = ""
 
 
 def named_keys(
@@ -156,7 +158,10 @@ def stale_keys(
     for change in changes:
         for key in named_keys([change], built, ordered, through_latest=through_latest):
             build = built[key]
-            if build.storage_id < change.storage_id or build.run_started < change.timestamp:
+            # A build by the change's own run came after it in that run (a chunk writes the
+            # upstream, then its targets): fresh, though that run started before the change.
+            in_flight = build.run_started < change.timestamp and build.run_id != change.run_id
+            if build.storage_id < change.storage_id or in_flight:
                 stale.add(key)
     return sorted(stale, key=position.__getitem__)
 
@@ -170,7 +175,7 @@ def _builds(instance: dg.DagsterInstance, asset_key: dg.AssetKey, storage_ids: l
     runs = instance.get_run_records(dg.RunsFilter(run_ids=sorted({r.run_id for r in records})))
     started = {run.dagster_run.run_id: run.start_time or run.create_timestamp.timestamp() for run in runs}
     return {
-        str(record.partition_key): Build(record.storage_id, started.get(record.run_id, 0.0))
+        str(record.partition_key): Build(record.storage_id, started.get(record.run_id, 0.0), record.run_id)
         for record in records
         if record.partition_key is not None
     }

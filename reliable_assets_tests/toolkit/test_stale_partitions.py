@@ -6,7 +6,7 @@ DAYS = [f"2024-01-{day:02d}" for day in range(1, 11)]
 
 
 def _built(**by_day: tuple[int, float]) -> dict[str, Build]:
-    return {f"2024-01-{day[1:]}": Build(sid, started) for day, (sid, started) in by_day.items()}
+    return {f"2024-01-{day[1:]}": Build(sid, started, "target-run") for day, (sid, started) in by_day.items()}
 
 
 def test_named_partitions_built_before_the_change_are_stale() -> None:
@@ -46,3 +46,10 @@ def test_ranges_are_contiguous_and_bounded() -> None:
         ("2024-01-08", "2024-01-08"),
     ]
     assert list(contiguous_ranges([], DAYS, 3)) == []
+
+
+def test_a_build_by_the_changes_own_run_is_fresh() -> None:
+    """A chunk writes the upstream, then its targets, in one run that started before both."""
+    built = {"2024-01-01": Build(20, 90.0, "chunk"), "2024-01-02": Build(21, 90.0, "other")}
+    changes = [Change(10, 100.0, ["2024-01-01", "2024-01-02"], "chunk")]
+    assert stale_keys(changes, built, DAYS, through_latest=False) == ["2024-01-02"]
