@@ -2,6 +2,7 @@
 a throwaway Dagster instance."""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -61,6 +62,22 @@ class World:
     run_ids: tuple[str, ...]
 
 
+@contextmanager
+def simulated_world(folder: Path) -> Iterator[dg.DagsterInstance]:
+    """The small simulation in `folder`, the rates API and a throwaway instance, with the
+    environment pointing at them: the set-up of module-scoped worlds."""
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        serve_rates_api(port=0) as url,
+        dg.instance_for_test() as inst,
+    ):
+        patch.setenv("RELIABLE_ASSETS_DATA_DIR", str(folder))
+        patch.setenv("RATES_API_URL", url)
+        patch.delenv("DAGSTER_DEPLOYMENT", raising=False)
+        simulate(small_simulation())
+        yield inst
+
+
 @pytest.fixture(scope="module")
 def materialized_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """One simulated world with the whole graph materialized once, shared by a module's tests.
@@ -73,15 +90,7 @@ def materialized_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wor
     from reliable_assets_tests import graph_state
 
     folder = tmp_path_factory.mktemp("world") / "data"
-    with (
-        pytest.MonkeyPatch.context() as patch,
-        serve_rates_api(port=0) as url,
-        dg.instance_for_test() as inst,
-    ):
-        patch.setenv("RELIABLE_ASSETS_DATA_DIR", str(folder))
-        patch.setenv("RATES_API_URL", url)
-        patch.delenv("DAGSTER_DEPLOYMENT", raising=False)
-        simulate(small_simulation())
+    with simulated_world(folder) as inst:
         outcomes = materialize_graph(defs(), inst, SIM_DAY_LIST)
         assert all(o.success for o in outcomes), [o.label for o in outcomes if not o.success]
         yield World(folder, inst, graph_state.state(), tuple(o.run_id for o in outcomes))

@@ -22,7 +22,7 @@ from reliable_assets.toolkit.content_hash import content_columns
 from reliable_assets.warehouse.features import daily_revenue, user_features
 from reliable_assets_tests import graph_state
 from reliable_assets_tests.automation_driver import AutomationDriver, DrivenRun
-from reliable_assets_tests.conftest import SIM_DAY_LIST, small_simulation
+from reliable_assets_tests.conftest import SIM_DAY_LIST, simulated_world, small_simulation
 
 DATA_SENSORS = ("landing_zone_sensor", "order_changes_sensor")
 LATE_DAY = SIM_DAY_LIST[0]
@@ -64,15 +64,7 @@ def driven_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrivenWor
 
     folder = tmp_path_factory.mktemp("driven") / "data"
     held = tmp_path_factory.mktemp("held")
-    with (
-        pytest.MonkeyPatch.context() as patch,
-        serve_rates_api(port=0) as url,
-        dg.instance_for_test() as inst,
-    ):
-        patch.setenv("RELIABLE_ASSETS_DATA_DIR", str(folder))
-        patch.setenv("RATES_API_URL", url)
-        patch.delenv("DAGSTER_DEPLOYMENT", raising=False)
-        simulate(small_simulation())
+    with simulated_world(folder) as inst:
         landing = folder / "landing" / "events"
         for day in SIM_DAY_LIST:  # nothing has landed yet
             shutil.move(landing / day.isoformat(), held / day.isoformat())

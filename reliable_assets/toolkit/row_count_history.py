@@ -20,17 +20,24 @@ HISTORY_PARTITIONS = 14
 _PAGE = 200
 
 
-def published_row_counts(context: dg.AssetExecutionContext, keys: Sequence[str]) -> dict[str, int]:
-    """The ``row_count`` of the latest materialization of each of ``keys`` that has one."""
+def recorded_row_counts(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, keys: Sequence[str]
+) -> dict[str, int]:
+    """The ``row_count`` recorded on the latest materialization of each of ``keys`` that has one."""
+    wanted = set(keys)
     found: dict[str, int] = {}
-    records_filter = dg.AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=list(keys))
+    seen: set[str] = set()
+    if not wanted:
+        return found
+    records_filter = dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=sorted(wanted))
     cursor = None
-    while set(keys) - found.keys():
-        page = context.instance.fetch_materializations(records_filter, limit=_PAGE, cursor=cursor)
-        for record in page.records:  # newest first: the first one seen per partition is the latest
+    while wanted - seen:
+        page = instance.fetch_materializations(records_filter, limit=_PAGE, cursor=cursor)
+        for record in page.records:  # newest first: the first one per partition is the latest
             materialization = record.asset_materialization
-            if materialization is None or materialization.partition in found:
+            if materialization is None or materialization.partition in seen:
                 continue
+            seen.add(str(materialization.partition))
             count = materialization.metadata.get(ROW_COUNT)
             if isinstance(count, dg.IntMetadataValue) and count.value is not None:
                 found[str(materialization.partition)] = int(count.value)
@@ -38,6 +45,11 @@ def published_row_counts(context: dg.AssetExecutionContext, keys: Sequence[str])
             break
         cursor = page.cursor
     return found
+
+
+def published_row_counts(context: dg.AssetExecutionContext, keys: Sequence[str]) -> dict[str, int]:
+    """The ``row_count`` of the latest materialization of each of ``keys`` of the running asset."""
+    return recorded_row_counts(context.instance, context.asset_key, keys)
 
 
 def trailing_row_counts(

@@ -23,7 +23,6 @@ history and does not look it up (only planned evaluations are resolved against r
 """
 
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -36,11 +35,10 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (  # n
 )
 
 from reliable_assets.toolkit.row_count_anomaly import row_count_anomaly_check
-from reliable_assets.toolkit.row_count_history import HISTORY_PARTITIONS, ROW_COUNT
+from reliable_assets.toolkit.row_count_history import HISTORY_PARTITIONS, recorded_row_counts
 
 RECORDING_JOB_NAME = "reliable_assets_check"  # the job name the recorded events carry
 FRESHNESS_CHECK = "freshness_check"  # the name Dagster's freshness check factories declare
-_PAGE = 200
 
 
 def latest_materialization(
@@ -52,33 +50,6 @@ def latest_materialization(
     )
     records = instance.fetch_materializations(records_filter, limit=1).records
     return records[0] if records else None
-
-
-def recorded_row_counts(
-    instance: dg.DagsterInstance, asset_key: dg.AssetKey, keys: Sequence[str]
-) -> dict[str, int]:
-    """The ``row_count`` recorded on the latest materialization of each of ``keys`` that has one."""
-    wanted = set(keys)
-    found: dict[str, int] = {}
-    seen: set[str] = set()
-    if not wanted:
-        return found
-    records_filter = dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=sorted(wanted))
-    cursor = None
-    while wanted - seen:
-        page = instance.fetch_materializations(records_filter, limit=_PAGE, cursor=cursor)
-        for record in page.records:  # newest first: the first one per partition is the latest
-            materialization = record.asset_materialization
-            if materialization is None or materialization.partition in seen:
-                continue
-            seen.add(str(materialization.partition))
-            count = materialization.metadata.get(ROW_COUNT)
-            if isinstance(count, dg.IntMetadataValue) and count.value is not None:
-                found[str(materialization.partition)] = int(count.value)
-        if not page.has_more:
-            break
-        cursor = page.cursor
-    return found
 
 
 def trailing_keys(

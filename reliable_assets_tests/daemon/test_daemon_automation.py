@@ -17,23 +17,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from reliable_assets.graph_runs import DAILY_ASSETS, SNAPSHOT_ASSETS
 from reliable_assets.raw.schedules import SOURCE_CRON_ENV
 from reliable_assets.simulator.config import SimulationConfig
 from reliable_assets.simulator.run import simulate
 
-REPO = Path(__file__).resolve().parents[1]
-DAILY = [
-    "raw/orders",
-    "raw/events",
-    "raw/fx_rates",
-    "warehouse/fact_orders",
-    "warehouse/daily_events",
-    "warehouse/user_features",
-    "warehouse/daily_revenue",
-    "ml/segment_models",
-    "ml/model_registry",
-]
-SNAPSHOTS = ["raw/customers", "warehouse/dim_customers"]
+REPO = Path(__file__).resolve().parents[2]
 # Every minute in the test; the daily default would make the test wait until 00:15 UTC.
 CRON_PERIOD_S = 60
 WAIT_S = 7 * CRON_PERIOD_S
@@ -42,12 +31,12 @@ WAIT_S = 7 * CRON_PERIOD_S
 def _missing(instance: dg.DagsterInstance, day: str) -> list[str]:
     missing = [
         key
-        for key in DAILY
+        for key in DAILY_ASSETS
         if day not in instance.get_materialized_partitions(dg.AssetKey.from_user_string(key))
     ]
     missing += [
         key
-        for key in SNAPSHOTS
+        for key in SNAPSHOT_ASSETS
         if instance.get_latest_materialization_event(dg.AssetKey.from_user_string(key)) is None
     ]
     return missing
