@@ -30,7 +30,7 @@ import dagster as dg
 # Not exported by `dagster`: without it a runless evaluation targets no materialization, and
 # Dagster then treats it as stale for every partition that has one (the UI's check row stays
 # empty). It is the type Dagster itself fills in for checks run inside a step.
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (  # noqa: TID251
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (  # noqa: TID251 - no public API exports this type
     AssetCheckEvaluationTargetMaterializationData,
 )
 
