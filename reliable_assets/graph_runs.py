@@ -12,6 +12,8 @@ from datetime import date
 
 import dagster as dg
 
+from reliable_assets.toolkit.partition_days import RANGE_END_TAG, RANGE_START_TAG
+
 SNAPSHOT_ASSETS = ["raw/customers", "warehouse/dim_customers"]
 DAILY_ASSETS = [
     "raw/orders",
@@ -24,8 +26,6 @@ DAILY_ASSETS = [
     "ml/segment_models",
     "ml/model_registry",
 ]
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from typing import Any
 
 import dagster as dg
 
-from reliable_assets.graph_runs import RANGE_END_TAG, RANGE_START_TAG, execute_assets
+from reliable_assets.graph_runs import execute_assets
+from reliable_assets.toolkit.partition_days import RANGE_END_TAG, RANGE_START_TAG
 
 
 @dataclass

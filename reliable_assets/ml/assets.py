@@ -1,6 +1,5 @@
 """Per-segment models (fan-out over date x segment) and the model registry (fan-in per date)."""
 
-import hashlib
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +18,7 @@ from reliable_assets.toolkit.partition_checks import as_events, check_spec
 from reliable_assets.toolkit.partition_days import partition_days
 from reliable_assets.toolkit.partition_filter import PartitionFilter
 from reliable_assets.toolkit.quality_gate import AuditedEvents, publish_audited
-from reliable_assets.toolkit.versioned_output import versioned_output
+from reliable_assets.toolkit.versioned_output import combined_hash, versioned_output
 from reliable_assets.toolkit.warehouse import Warehouse
 
 # Models follow their day's features, however old the day (see toolkit/automation.py).
@@ -108,11 +107,6 @@ def train_all_segments(features: pd.DataFrame, days: list[str], log: Any) -> lis
 
     with ThreadPoolExecutor(max_workers=min(len(tasks), os.cpu_count() or 1)) as pool:
         return list(pool.map(train, tasks))
-
-
-def combined_hash(hashes: dict[str, str]) -> str:
-    joined = "\n".join(f"{key}:{value}" for key, value in sorted(hashes.items()))
-    return hashlib.sha256(joined.encode()).hexdigest()
 
 
 class PromotionConfig(dg.Config):

@@ -4,6 +4,10 @@ from datetime import date, datetime, timedelta
 
 import dagster as dg
 
+# The run tags that make a run cover a range of partitions (what a backfill chunk carries).
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
 
 def days_in_window(start: datetime, end: datetime) -> list[date]:
     """Every UTC day in the half-open window [start, end)."""

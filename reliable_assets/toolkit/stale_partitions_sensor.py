@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
+from reliable_assets.toolkit.partition_days import RANGE_END_TAG, RANGE_START_TAG
+
 RECORDS_PER_TICK = 200
 
 

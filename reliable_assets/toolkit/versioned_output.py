@@ -35,10 +35,15 @@ def versioned_output(
                 {"content_hash": hashes[str(key)], "row_count": dg.MetadataValue.int(len(rows))},
                 partition_key=key,
             )
-        joined = "\n".join(f"{key}:{value}" for key, value in sorted(hashes.items()))
-        version = hashlib.sha256(joined.encode()).hexdigest()
+        version = combined_hash(hashes)
     return dg.Output(
         frame,
         data_version=dg.DataVersion(version),
         metadata={"row_count": dg.MetadataValue.int(len(frame)), "content_hash": version, **metadata},
     )
+
+
+def combined_hash(hashes: dict[str, str]) -> str:
+    """The data version of a range run: a hash of its partitions' content hashes."""
+    joined = "\n".join(f"{key}:{value}" for key, value in sorted(hashes.items()))
+    return hashlib.sha256(joined.encode()).hexdigest()

@@ -9,13 +9,12 @@ from reliable_assets import paths
 from reliable_assets.definitions import defs
 from reliable_assets.graph_runs import (
     DAILY_ASSETS,
-    RANGE_END_TAG,
-    RANGE_START_TAG,
     SNAPSHOT_ASSETS,
     execute_assets,
 )
 from reliable_assets.simulator.run import simulate
 from reliable_assets.toolkit.duckdb_warehouse import DuckDBWarehouse
+from reliable_assets.toolkit.partition_days import RANGE_END_TAG, RANGE_START_TAG
 from reliable_assets.toolkit.partition_filter import PartitionFilter
 from reliable_assets_tests.conftest import SIM_DAY_LIST, small_simulation
 
