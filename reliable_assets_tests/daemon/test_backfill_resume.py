@@ -29,6 +29,7 @@ from benchmarks.bench_backfill import (
 )
 from benchmarks.dagster_service import running_service, simulate, temp_world
 from reliable_assets.partitions import DAYS_PER_BACKFILL_RUN
+from reliable_assets.simulator.rates_api import serve_rates_api
 from reliable_assets_tests import graph_state
 
 START = date(2024, 3, 1)
@@ -88,7 +89,9 @@ def test_a_failed_chunk_resumes_from_failure_to_a_clean_runs_content(monkeypatch
 
         simulate(clean, START.isoformat(), DAYS, orders_per_day=40, events_per_day=300)
         monkeypatch.setenv("RELIABLE_ASSETS_DATA_DIR", str(clean.data_dir))
-        with dg.instance_for_test() as instance:
+        # The service's rates API stopped with it: the clean run gets its own.
+        with serve_rates_api(port=0) as url, dg.instance_for_test() as instance:
+            monkeypatch.setenv("RATES_API_URL", url)
             days = [START + timedelta(days=n) for n in range(DAYS)]
             assert all(o.success for o in materialize_graph(defs(), instance, days, log_level="WARNING"))
         assert _state(world.data_dir, monkeypatch) == _state(clean.data_dir, monkeypatch)
