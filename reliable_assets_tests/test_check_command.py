@@ -122,16 +122,16 @@ def test_a_clean_world_passes_every_declared_check_and_exits_0(
     assert {(asset, check) for asset, _, check in rows} == declared
     for day in DAYS:
         for key in [
-            ("raw/orders", day, "order_id_contract"),
+            ("raw/orders", day, "schema_contract"),
             ("raw/events", day, "landed_lines_reconciled"),
-            ("raw/fx_rates", day, "units_per_usd_contract"),
+            ("raw/fx_rates", day, "schema_contract"),
             ("warehouse/fact_orders", day, "source_rows_reconciled"),
             ("ml/model_registry", day, "segment_day_unique"),
             ("ml/segment_models", day, "churned_trained"),
         ]:
             assert rows[key] == ("ERROR", "pass", 0), key
         assert rows[("raw/orders", day, "row_count_anomaly")] == ("WARN", "pass", 0)
-    assert rows[("raw/customers", "-", "customer_id_contract")] == ("ERROR", "pass", 0)
+    assert rows[("raw/customers", "-", "schema_contract")] == ("ERROR", "pass", 0)
     # Freshness is about now: the 2024 world's partitions are long overdue, a WARN, not a failure.
     for asset in SLA_AFTER_DAY_END:
         assert rows[(asset, "-", "freshness_check")] == ("WARN", "FAIL", 0)
@@ -141,14 +141,14 @@ def test_a_clean_world_passes_every_declared_check_and_exits_0(
 def test_a_planted_raw_contract_failure_exits_1_naming_asset_partition_and_check(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A raw/orders partition rewritten with a null order_id fails its order_id contract, for that
+    """A raw/orders partition rewritten with a null order_id fails its schema contract, for that
     partition alone. (A negative total is not a raw contract failure: the raw contracts catch a
     source that changed shape, fact_orders dead-letters bad values.)"""
     day = DAYS[1]
     with planted_raw_partition("raw/orders", day, raw_orders_with_a_null_order_id(day)):
         assert main(["check", "--select", "raw", "--partition-range", ALL_DAYS]) == 1
     out = capsys.readouterr().out
-    assert error_failures(report(out)) == [("raw/orders", day, "order_id_contract", 1)]
+    assert error_failures(report(out)) == [("raw/orders", day, "schema_contract", 1)]
     assert "1 ERROR failures" in out
     assert graph_state.state() == world.baseline
 
@@ -231,9 +231,9 @@ def test_record_stores_runless_evaluations_on_the_declared_checks_the_ui_shows(
     id per invocation that is no run: nothing is materialized or launched."""
     storage = world.instance.event_log_storage
     day, other_day = DAYS[0], DAYS[1]
-    order_id = dg.AssetCheckKey(dg.AssetKey(["raw", "orders"]), "order_id_contract")
+    order_id = dg.AssetCheckKey(dg.AssetKey(["raw", "orders"]), "schema_contract")
     registry = dg.AssetCheckKey(dg.AssetKey(["ml", "model_registry"]), "segment_day_unique")
-    customers = dg.AssetCheckKey(dg.AssetKey(["raw", "customers"]), "customer_id_contract")
+    customers = dg.AssetCheckKey(dg.AssetKey(["raw", "customers"]), "schema_contract")
 
     def latest(key: dg.AssetCheckKey, partition: str) -> tuple[str, str, bool]:
         """The check's latest execution of the partition: status, the id it is filed under, and

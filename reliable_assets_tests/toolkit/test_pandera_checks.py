@@ -1,9 +1,17 @@
-"""pandera models become one asset check per column contract, with samples, never an exception."""
+"""A pandera model becomes one asset check that says, per column, what failed: never an exception."""
 
+from typing import Any
+
+import dagster as dg
 import pandas as pd
 
 from reliable_assets.raw.schemas import RawOrders
-from reliable_assets.toolkit.pandera_checks import check_names, pandera_check_results, pandera_check_specs
+from reliable_assets.toolkit.pandera_checks import (
+    CONTRACT_CHECK,
+    TABLE_LEVEL,
+    pandera_check_results,
+    pandera_check_specs,
+)
 
 
 def _orders(**overrides: object) -> pd.DataFrame:
@@ -20,23 +28,48 @@ def _orders(**overrides: object) -> pd.DataFrame:
     return pd.DataFrame([{**row, **overrides}])
 
 
-def test_one_spec_and_one_result_per_column_contract() -> None:
-    """Specs and results line up one to one, and a clean frame passes them all."""
-    specs = pandera_check_specs(RawOrders, ["raw", "orders"])
-    results = pandera_check_results(RawOrders, _orders())
-    assert [s.name for s in specs] == check_names(RawOrders) == [r.check_name for r in results]
-    assert all(r.passed for r in results)
+def _json(result: dg.AssetCheckResult, name: str) -> Any:
+    return result.metadata[name].value
 
 
-def test_a_source_that_changed_shape_fails_the_right_contracts_with_samples() -> None:
-    """A timestamp in a new format fails updated_at's contract; a dropped column fails the table contract."""
-    results = {
-        r.check_name: r for r in pandera_check_results(RawOrders, _orders(updated_at="01/01/2024 11:00"))
-    }
-    failed = {name for name, r in results.items() if not r.passed}
-    assert failed == {"updated_at_contract"}
-    assert results["updated_at_contract"].metadata["failing_rows"].value == 1
-    assert results["updated_at_contract"].metadata["failing_samples"].value == ["01/01/2024 11:00"]
+def test_one_spec_and_one_result_that_a_clean_frame_passes() -> None:
+    """Spec and result share the name; the spec's description lists every column's contract."""
+    (spec,) = pandera_check_specs(RawOrders, ["raw", "orders"])
+    (result,) = pandera_check_results(RawOrders, _orders())
+    assert spec.name == result.check_name == CONTRACT_CHECK
+    assert spec.blocking
+    for column in RawOrders.to_schema().columns:
+        assert f"{column}: " in str(spec.description)
+    assert result.passed
+    assert result.metadata["failing_rows"].value == 0
+    assert result.metadata["failing_columns"].value == []
 
-    dropped = {r.check_name: r for r in pandera_check_results(RawOrders, _orders().drop(columns="currency"))}
-    assert not dropped["columns_present"].passed
+
+def test_a_source_that_changed_shape_names_the_failing_columns_with_samples() -> None:
+    """A timestamp in a new format fails updated_at's contract; a dropped column fails the table."""
+    frame = pd.concat([_orders(), _orders(order_id="o-2", updated_at="01/01/2024 11:00")], ignore_index=True)
+    (result,) = pandera_check_results(RawOrders, frame)
+    assert not result.passed
+    assert result.metadata["failing_rows"].value == 1
+    assert result.metadata["rows_checked"].value == 2
+    assert result.metadata["failing_columns"].value == ["updated_at"]
+    assert result.metadata["failing_rows_by_column"].value == {"updated_at": 1}
+    assert result.metadata["failing_samples"].value == {"updated_at": ["01/01/2024 11:00"]}
+    assert _json(result, "failed_checks")["updated_at"]
+
+    (dropped,) = pandera_check_results(RawOrders, _orders().drop(columns="currency"))
+    assert not dropped.passed
+    assert TABLE_LEVEL in _json(dropped, "failing_columns")
+    assert "currency" in str(_json(dropped, "failing_samples")[TABLE_LEVEL])
+
+
+def test_failures_in_several_columns_are_each_reported() -> None:
+    """Two broken columns in two rows: both named, each with its own count and sample."""
+    frame = pd.concat(
+        [_orders(updated_at="yesterday"), _orders(order_id="o-2", order_ts="soon")], ignore_index=True
+    )
+    (result,) = pandera_check_results(RawOrders, frame)
+    assert not result.passed
+    assert result.metadata["failing_rows"].value == 2
+    assert result.metadata["failing_columns"].value == ["order_ts", "updated_at"]
+    assert result.metadata["failing_samples"].value == {"order_ts": ["soon"], "updated_at": ["yesterday"]}

@@ -50,10 +50,11 @@ def test_blocking_failure_keeps_the_published_partition_and_stops_downstream(
     )
     assert not result.success
     failed = {e.check_name: e for e in result.checks if not e.passed}
-    assert set(failed) == {"user_id_contract"}
-    assert failed["user_id_contract"].partition == day.isoformat()
+    assert set(failed) == {"schema_contract"}
+    assert failed["schema_contract"].partition == day.isoformat()
+    assert failed["schema_contract"].metadata["failing_columns"].value == ["user_id"]
     assert "ops.quarantine_warehouse_daily_events" in str(
-        failed["user_id_contract"].metadata["quarantine"].value
+        failed["schema_contract"].metadata["quarantine"].value
     )
     after = warehouse.read_table("warehouse", "daily_events", partition=window)
     pd.testing.assert_frame_equal(
@@ -96,7 +97,7 @@ def test_a_range_with_one_bad_day_names_that_day_and_publishes_none(
 
     result = execute_assets(definitions, instance, ["warehouse/daily_events"], "gate", day_range)
     assert not result.success
-    contract = {e.partition: e for e in result.checks if e.check_name == "user_id_contract"}
+    contract = {e.partition: e for e in result.checks if e.check_name == "schema_contract"}
     expected: dict[str | None, bool] = {day.isoformat(): day != bad_day for day in SIM_DAY_LIST}
     expected[None] = False  # the range's summary result
     assert {key: e.passed for key, e in contract.items()} == expected
