@@ -4,12 +4,12 @@ Issue: "A year of history backfilled from the UI in minutes".
 
 Each measurement builds a fresh world (`dagster_service.temp_world`: a temp folder with
 DAGSTER_HOME, a copy of the project's dagster.yaml, and RELIABLE_ASSETS_DATA_DIR) and starts the
-rates API and `dagster-webserver -w workspace.yaml` in it, then `dagster-daemon run -w
-workspace.yaml`. Webserver and daemon as two commands, not `dagster dev`: with `dagster dev` the
-daemon ticks every default-running sensor the moment the code location loads, before anything can
-stop them (on the first try `freshness_checks_sensor` requested a run at once), so a historical
-reload could not be measured alone. Two commands is also the production layout (the only
-difference from `dagster dev`: each starts its own code server, where `dagster dev` shares one).
+rates API, one code server (`dagster api grpc -m reliable_assets.definitions`) and
+`dagster-webserver` in it, then `dagster-daemon run`; webserver and daemon share the code server,
+as under `dagster dev`. Separate commands, not `dagster dev`: with `dagster dev` the daemon ticks
+every default-running sensor the moment the code location loads, before anything can stop them
+(on the first try `freshness_checks_sensor` requested a run at once), so a historical reload could
+not be measured alone. Separate commands are also the production layout.
 
 This is a *historical reload*: only the backfill's own runs are measured, and the follow-up runs
 of `order_changes_sensor` (see FOLLOW_UP_SENSORS: without them the reloaded revenue and features
@@ -32,8 +32,8 @@ the same asset-backfill target subset the UI's launch dialog produces; note that
 (LaunchAssetChoosePartitionsDialog.tsx, 1.13.27) itself sends `assetSelection` + `partitionNames`
 (or `allPartitions`), not `partitionsByAssets`; both go through the same backfill daemon code.
 `partitionBackfillOrError` is polled every 0.5 s until the backfill is terminal, while a thread
-samples, every 0.5 s, the summed RSS of the webserver's and the daemon's process trees (code
-servers, run workers, step subprocesses included).
+samples, every 0.5 s, the summed RSS of the code server's, the webserver's and the daemon's process
+trees (run workers and step subprocesses included).
 
 Figures (printed, never asserted):
 - `year_backfill_days`, `year_backfill_s` (launch until the backfill is terminal AND the

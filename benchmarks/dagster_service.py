@@ -2,14 +2,15 @@
 
 `temp_world` makes a fresh folder holding `DAGSTER_HOME` (with a copy of the project's
 `dagster.yaml`) and `RELIABLE_ASSETS_DATA_DIR`, and deletes it afterwards unless asked to keep it.
-`running_service` starts, inside that world, the rates API (`reliable-assets rates-api`) and
-`dagster-webserver -w workspace.yaml` on free loopback ports, and waits until GraphQL answers and
-the code location has loaded; `Service.start_daemon` then starts `dagster-daemon run -w
-workspace.yaml` against the same instance. Two commands rather than `dagster dev` (which starts
-webserver and daemon together): a caller can change instance state over GraphQL (stop the sensors
-that run by default) before the daemon's first tick. It is also the production layout; the one
-difference from `dagster dev` is that webserver and daemon each start their own code server from
-workspace.yaml, where `dagster dev` shares one between them.
+`running_service` starts, inside that world, the rates API (`reliable-assets rates-api`), one code
+server for the project's code location (`dagster api grpc -m reliable_assets.definitions`) and
+`dagster-webserver` on free loopback ports, and waits until GraphQL answers and the code location
+has loaded; `Service.start_daemon` then starts `dagster-daemon run` against the same instance.
+Webserver and daemon reach the code server through the world's own workspace file (a
+`grpc_server` entry), so they share it as under `dagster dev` (and as in a production deployment,
+where user code runs as its own gRPC server); run workers are its child processes. Separate
+commands rather than `dagster dev`: a caller can change instance state over GraphQL (stop the
+sensors that run by default) before the daemon's first tick.
 
 Each process runs in its own process group; on exit, also on Ctrl-C or an exception, each group is
 sent SIGTERM, then SIGKILL after a grace period. `ProcessTreeSampler` sums the RSS of processes
@@ -37,6 +38,9 @@ import requests
 PROJECT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 STARTUP_TIMEOUT_S = 600.0
+# The code location of the project's workspace.yaml, served by one shared code server.
+MODULE = "reliable_assets.definitions"
+LOCATION = "reliable_assets"
 GRACE_S = 30.0
 
 DAEMON_HEALTH = """
@@ -110,6 +114,11 @@ class World:
     data_dir: Path
     env: dict[str, str]
 
+    @property
+    def workspace(self) -> Path:
+        """The world's workspace file: the shared code server (written by `running_service`)."""
+        return self.root / "workspace.yaml"
+
 
 class Service:
     """A running webserver (and, once started, daemon) of a world: GraphQL endpoint and processes."""
@@ -132,8 +141,7 @@ class Service:
         return process
 
     def start_daemon(self) -> None:
-        workspace = str(PROJECT / "workspace.yaml")
-        self.spawn([str(BIN / "dagster-daemon"), "run", "-w", workspace], "dagster_daemon")
+        self.spawn([str(BIN / "dagster-daemon"), "run", "-w", str(self.world.workspace)], "dagster_daemon")
 
     def wait_for_daemon(self, timeout_s: float = STARTUP_TIMEOUT_S) -> None:
         """Until every required daemon has sent a healthy heartbeat."""
@@ -281,17 +289,38 @@ def running_service(world: World) -> Iterator[Service]:
         _wait_for_port(rates_port, rates, rates_log)
         world.env["RATES_API_URL"] = f"http://127.0.0.1:{rates_port}"
 
+        code_server = _start_code_server(world, stack)
+
         port = free_port()
         log = world.root / "dagster_webserver.log"
-        workspace = str(PROJECT / "workspace.yaml")
-        command = [str(BIN / "dagster-webserver"), "-w", workspace, "-h", "127.0.0.1", "-p", str(port)]
+        command = [
+            str(BIN / "dagster-webserver"), "-w", str(world.workspace), "-h", "127.0.0.1", "-p", str(port),
+        ]  # fmt: skip
         webserver = _spawn(command, world, log)
         stack.callback(stop_group, webserver)
         url = f"http://127.0.0.1:{port}/graphql"
         location, repository = _wait_for_location(GraphQL(url), webserver, log)
         service = Service(world, stack, url, location, repository)
-        service.pids.append(webserver.pid)
+        service.pids.extend([code_server.pid, webserver.pid])
         yield service
+
+
+def _start_code_server(world: World, stack: ExitStack) -> subprocess.Popen[bytes]:
+    """`dagster api grpc` serving the project's code location, and the world's workspace file
+    pointing at it; stopped when `stack` closes."""
+    port = free_port()
+    log = world.root / "code_server.log"
+    command = [
+        str(BIN / "dagster"), "api", "grpc", "-m", MODULE, "--location-name", LOCATION,
+        "-h", "127.0.0.1", "-p", str(port),
+    ]  # fmt: skip
+    server = _spawn(command, world, log)
+    stack.callback(stop_group, server)
+    _wait_for_port(port, server, log, timeout_s=STARTUP_TIMEOUT_S)
+    world.workspace.write_text(
+        f"load_from:\n  - grpc_server: {{host: 127.0.0.1, port: {port}, location_name: {LOCATION}}}\n"
+    )
+    return server
 
 
 class ProcessTreeSampler:
