@@ -56,6 +56,18 @@ def _rejection(row: pd.Series, known_customers: set[int]) -> tuple[str, str] | N
     return None
 
 
+def _may_be_rejected(joined: pd.DataFrame, known_customers: set[int]) -> "np.ndarray[Any, Any]":
+    """True for every row `_rejection` refuses, and perhaps a few it accepts (a superset: each
+    rule's vectorised form flags at least what the rule refuses)."""
+    missing = joined["order_id"].isna() | joined["customer_id"].isna() | joined["total_amount"].isna()
+    unknown_customer = ~joined["customer_id"].isin(known_customers)
+    negative = ~(joined["total_amount"] >= 0)  # NaN compares False: flagged
+    no_rate = joined["units_per_usd"].isna()
+    bad_status = ~joined["status"].isin(ORDER_STATUSES)
+    flagged: np.ndarray[Any, Any] = (missing | unknown_customer | negative | no_rate | bad_status).to_numpy()
+    return flagged
+
+
 def clean_orders(
     raw_orders: pd.DataFrame, fx_rates: pd.DataFrame, known_customers: set[int]
 ) -> CleanedOrders:
@@ -69,17 +81,15 @@ def clean_orders(
         ["extract_date", "currency", "units_per_usd"]
     ]
     joined = raw_orders.merge(rates, on=["extract_date", "currency"], how="left", validate="many_to_one")
-    reasons = [_rejection(row, known_customers) for _, row in joined.iterrows()]
-    bad = np.array([reason is not None for reason in reasons], dtype=bool)
-    rejected = [
-        RejectedOrder(
-            record={str(k): v for k, v in raw_orders.iloc[position].items()},
-            error_type=reason[0],
-            error_message=reason[1],
-        )
-        for position, reason in enumerate(reasons)
-        if reason is not None
-    ]
+    bad = np.zeros(len(joined), dtype=bool)
+    rejected = []
+    # The exact rules run only on the rows a vectorised test flags: it flags every row they refuse.
+    for position in np.flatnonzero(_may_be_rejected(joined, known_customers)):
+        reason = _rejection(joined.iloc[position], known_customers)
+        if reason is not None:
+            bad[position] = True
+            record = {str(k): v for k, v in raw_orders.iloc[position].items()}
+            rejected.append(RejectedOrder(record=record, error_type=reason[0], error_message=reason[1]))
     good = joined.loc[~bad]
     order_ts = pd.to_datetime(good["order_ts"])
     fact = good.assign(
