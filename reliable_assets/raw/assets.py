@@ -116,31 +116,9 @@ def events(
     warehouse: Warehouse,
 ) -> AuditedEvents:
     """The day's landed clickstream files, deduplicated by `event_id`; bad lines become dead letters."""
-    parsed: list[dict[str, object]] = []
-    tally: dict[str, LineTally] = {}
-    rejected: dict[str, list[Rejected]] = {}
-    for day in partition_days(context):
-        landed = landing_zone.list_files(f"events/{day.isoformat()}")
-        if not landed:
-            raise dg.Failure(
-                description=(
-                    f"No landing files under events/{day.isoformat()}/ for partition {day}. "
-                    "Has the upstream delivered? landing_zone_sensor starts this run once files arrive."
-                ),
-                allow_retries=False,
-            )
-        key, counted = day.isoformat(), LineTally(files=len(landed))
-        rejected[key] = []
-        for landing_file in landed:
-            content = landing_zone.read_bytes(landing_file.key)
-            # Counted apart from the parser, so a parser that loses lines cannot hide it.
-            counted.landed += sum(1 for line in content.splitlines() if line.strip())
-            good, bad = parse_event_file(content, landing_file.key, day)
-            parsed.extend(good)
-            counted.parsed += len(good)
-            rejected[key].extend(bad)
-        tally[key] = counted
+    parsed, tally, rejected = _landed_events(context, landing_zone)
     frame, duplicates = events_frame(parsed)
+    del parsed  # checks, hashing and the write need only the typed frame
     anomaly = row_count_anomaly_checks(context, frame)
 
     def reconciled(key: str | None, rows: pd.DataFrame) -> list[dg.AssetCheckResult]:
@@ -187,6 +165,38 @@ class LineTally:
     files: int
     landed: int = 0
     parsed: int = 0
+
+
+def _landed_events(
+    context: dg.AssetExecutionContext, landing_zone: LandingZone
+) -> tuple[pd.DataFrame, dict[str, LineTally], dict[str, list[Rejected]]]:
+    """Every day's parsed events in landing order, and each day's line tally and rejected lines."""
+    pieces: list[pd.DataFrame] = []
+    tally: dict[str, LineTally] = {}
+    rejected: dict[str, list[Rejected]] = {}
+    for day in partition_days(context):
+        landed = landing_zone.list_files(f"events/{day.isoformat()}")
+        if not landed:
+            raise dg.Failure(
+                description=(
+                    f"No landing files under events/{day.isoformat()}/ for partition {day}. "
+                    "Has the upstream delivered? landing_zone_sensor starts this run once files arrive."
+                ),
+                allow_retries=False,
+            )
+        key, counted = day.isoformat(), LineTally(files=len(landed))
+        rejected[key] = []
+        for landing_file in landed:
+            content = landing_zone.read_bytes(landing_file.key)
+            # Counted apart from the parser, so a parser that loses lines cannot hide it.
+            counted.landed += sum(1 for line in content.splitlines() if line.strip())
+            good, bad = parse_event_file(content, landing_file.key, day)
+            pieces.append(good)
+            counted.parsed += len(good)
+            rejected[key].extend(bad)
+        tally[key] = counted
+    # The per-file frames go with this call, so the events are held once, combined.
+    return pd.concat(pieces, ignore_index=True), tally, rejected
 
 
 def _line_dead_letter(rejected: Rejected) -> DeadLetter:

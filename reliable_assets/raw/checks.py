@@ -52,13 +52,14 @@ def landed_day(landing_zone: LandingZone, day: date) -> LandedDay:
     """Count the day's landing files the way raw/events does (lines counted apart from the parser)."""
     files = landing_zone.list_files(f"events/{day.isoformat()}")
     landed = 0
-    parsed: list[dict[str, object]] = []
+    parsed: list[pd.DataFrame] = []
     for landing_file in files:
         content = landing_zone.read_bytes(landing_file.key)
         landed += sum(1 for line in content.splitlines() if line.strip())
-        parsed.extend(parse_event_file(content, landing_file.key, day)[0])
-    distinct = len(events_frame(parsed)[0]) if parsed else 0
-    return LandedDay(len(files), landed, len(parsed), distinct)
+        parsed.append(parse_event_file(content, landing_file.key, day)[0])
+    valid = sum(map(len, parsed))
+    distinct = len(events_frame(pd.concat(parsed, ignore_index=True))[0]) if valid else 0
+    return LandedDay(len(files), landed, valid, distinct)
 
 
 def landed_lines_reconciled(landed: LandedDay, raw_rows: int, dead_lettered: int) -> dg.AssetCheckResult:

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -123,10 +124,9 @@ def _decode_flat(lines: list[str]) -> tuple[list[int], list[Any]]:
         return [], []  # a flat but invalid line: every line is decoded (and worded) alone
 
 
-def _plain_events(
-    records: list[dict[str, Any]], flat: list[int], source: str, day: date
-) -> list[dict[str, Any]] | None:
-    """The events of `records` (of lines `flat`) when every one plainly meets the contract, else None.
+def _plain_events(records: list[dict[str, Any]], flat: list[int], day: date) -> list[list[Any]] | None:
+    """The columns of `records` (of lines `flat`), the six fields then the line numbers, when every
+    record plainly meets the contract, else None.
 
     Checked a column at a time. A timestamp of `day` with a valid time and a zero offset passes
     `datetime.fromisoformat` and is on `day` in UTC, so the exact checks would accept each record.
@@ -152,31 +152,24 @@ def _plain_events(
         return None
     if records and not pc.all(pc.match_substring_regex(timestamps, on_day)).as_py():
         return None
-    return [
-        {
-            "event_id": a,
-            "user_id": b,
-            "session_id": c,
-            "event_type": d,
-            "event_ts": e,
-            "page": f,
-            "_source": source,
-            "_line": i + 1,
-        }
-        for i, a, b, c, d, e, f in zip(flat, *columns, strict=True)
-    ]
+    return [*columns, [i + 1 for i in flat]]
 
 
-def parse_event_file(content: bytes, source: str, day: date) -> tuple[list[dict[str, Any]], list[Rejected]]:
-    """Split one landed file into valid event records of `day` and rejected lines."""
+def parse_event_file(content: bytes, source: str, day: date) -> tuple[pd.DataFrame, list[Rejected]]:
+    """Split one landed file into its valid events of `day` and its rejected lines.
+
+    The events are a frame in line order: the six fields as landed, then `_source` and `_line`
+    (where each event came from).
+    """
     lines = [raw_line.strip() for raw_line in content.decode("utf-8", errors="replace").splitlines()]
     flat, records = _decode_flat(lines)
-    events = _plain_events(records, flat, source, day)
-    if events is None:  # some decoded record needs the per-line checks: every line takes them
-        events, decoded, todo = [], dict(zip(flat, records, strict=True)), list(range(len(lines)))
+    columns = _plain_events(records, flat, day)
+    if columns is None:  # some decoded record needs the per-line checks: every line takes them
+        columns = [[] for _ in [*_FIELDS, "_line"]]
+        decoded, todo = dict(zip(flat, records, strict=True)), list(range(len(lines)))
     else:  # the flat lines are events already; the rest (blank, malformed, nested) take them
         decoded, todo = {}, sorted(set(range(len(lines))).difference(flat))
-    plain = len(events)
+    plain = len(columns[-1])
     rejected: list[Rejected] = []
     for i in todo:
         number, line = i + 1, lines[i]
@@ -197,27 +190,88 @@ def parse_event_file(content: bytes, source: str, day: date) -> tuple[list[dict[
         if not _plainly_valid(record, day) and (problem := _problem(record, day)) is not None:
             rejected.append(Rejected(source, number, line, "invalid_record", f"{source}:{number}: {problem}"))
             continue
-        events.append(
-            {**dict(zip(_FIELDS, _VALUES(record), strict=True)), "_source": source, "_line": number}
-        )
+        for column, value in zip(columns, (*_VALUES(record), number), strict=True):
+            column.append(value)
+    events = _events_piece(columns, source)
     if plain and len(events) > plain:  # events of both paths: back to line order
-        events.sort(key=itemgetter("_line"))
+        events = events.sort_values("_line", ignore_index=True)
     return events, rejected
 
 
-def events_frame(events: list[dict[str, Any]]) -> tuple[pd.DataFrame, int]:
-    """Typed, deduplicated events (first landed copy of each event_id wins) and the duplicates dropped."""
-    frame = pd.DataFrame(events, columns=[*EVENT_COLUMNS[:-1], "_source", "_line"])
-    frame["event_ts"] = _utc_timestamps(frame["event_ts"])
-    # Landing order first, then the first row of each event_id is its first landed copy: sorting
-    # by (_source, _line) is far cheaper than by the string event_id, and keeps the same rows.
-    frame = frame.sort_values(["_source", "_line"], kind="stable")
-    deduplicated = frame.drop_duplicates("event_id", keep="first")
-    typed = deduplicated.assign(
-        user_id=deduplicated["user_id"].astype("int64"),
-        event_date=deduplicated["event_ts"].dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize(),
-    )[EVENT_COLUMNS]
-    return _by_time_then_id(typed), len(frame) - len(deduplicated)
+def _events_piece(columns: list[list[Any]], source: str) -> pd.DataFrame:
+    """One file's events as a frame, from the columns of the six fields and of the line numbers.
+
+    The fields are strings (the contract checks make them so) but for user_id: int64, or Python ints
+    where one does not fit, which `events_frame` types as one column of every event's id would be.
+    """
+    event_id, user_id, session_id, event_type, event_ts, page, numbers = columns
+    return pd.DataFrame(
+        {
+            "event_id": np.array(event_id, dtype=object),
+            "user_id": _user_ids(user_id),
+            "session_id": _shared(session_id),
+            "event_type": _shared(event_type),
+            "event_ts": np.array(event_ts, dtype=object),
+            "page": _shared(page),
+            "_source": source,
+            "_line": np.array(numbers, dtype=np.int64),
+        }
+    )
+
+
+def _shared(values: list[str]) -> "np.ndarray[Any, Any]":
+    """`values` with one string object per distinct value: equal strings in a fraction of the memory
+    where they repeat (4 event types, some hundred pages among a file's thousands of events)."""
+    codes, uniques = pd.factorize(np.array(values, dtype=object), use_na_sentinel=False)
+    return uniques.take(codes)
+
+
+def _user_ids(values: list[int]) -> "np.ndarray[Any, Any]":
+    """int64 ids, or, when one does not fit, the ids themselves (an object column)."""
+    try:
+        return np.array(values, dtype=np.int64)
+    except OverflowError:
+        return np.array(values, dtype=object)
+
+
+def events_frame(events: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Typed, deduplicated events (first landed copy of each event_id wins) and the duplicates dropped.
+
+    `events` is the frames of `parse_event_file`, concatenated. The rows to keep are found as
+    positions and taken once, so no other frame of all the events is held beside `events`.
+    """
+    event_ts = pd.DatetimeIndex(_utc_timestamps(events["event_ts"]))
+    # Ids beyond int64 make an object column of Python ints: typed as one column of them all would be.
+    user_id = events["user_id"].infer_objects()
+    event_id = events["event_id"].to_numpy()
+    first = _first_landed_copies(events["_source"], events["_line"], event_id)
+    rows = first[_by_time_then_id(pd.DataFrame({"event_ts": event_ts[first], "event_id": event_id[first]}))]
+    timestamps = event_ts[rows]
+    frame = pd.DataFrame(
+        {
+            "event_id": event_id[rows],
+            "user_id": user_id.iloc[rows].astype("int64").to_numpy(),
+            "session_id": events["session_id"].to_numpy()[rows],
+            "event_type": events["event_type"].to_numpy()[rows],
+            "event_ts": timestamps,
+            "page": events["page"].to_numpy()[rows],
+            "event_date": timestamps.tz_convert("UTC").tz_localize(None).normalize(),
+        }
+    )
+    return frame, len(events) - len(first)
+
+
+def _first_landed_copies(
+    source: "pd.Series[Any]", line: "pd.Series[Any]", event_id: "np.ndarray[Any, Any]"
+) -> "np.ndarray[Any, Any]":
+    """The positions of the first landed copy of each event_id, in landing order.
+
+    Landing order first, then the first row of each event_id is its first landed copy: sorting
+    by (_source, _line), files by their sorted codes, is far cheaper than by the string event_id.
+    """
+    landing_order = np.lexsort((line.to_numpy(), pd.factorize(source, sort=True)[0]))
+    repeated = pd.Series(event_id[landing_order]).duplicated(keep="first").to_numpy()
+    return landing_order[~repeated]
 
 
 def _utc_timestamps(values: "pd.Series[Any]") -> "pd.Series[Any]":
@@ -234,16 +288,16 @@ def _utc_timestamps(values: "pd.Series[Any]") -> "pd.Series[Any]":
     return pd.to_datetime(values, utc=True, format="ISO8601")
 
 
-def _by_time_then_id(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame.sort_values(["event_ts", "event_id"])` with a fresh index, without sorting every event_id.
+def _by_time_then_id(keys: pd.DataFrame) -> "np.ndarray[Any, Any]":
+    """The positions that sort `keys` (event_ts, event_id; a RangeIndex) by time then id, without
+    sorting every event_id.
 
     event_ids are unique here, so the order is total: sort by time alone, then order the rows that
     share a time (a handful, contiguous after the sort) by the full key, in place.
     """
-    frame = frame.sort_values("event_ts", kind="stable")
-    tied = frame["event_ts"].duplicated(keep=False).to_numpy()
+    keys = keys.sort_values("event_ts", kind="stable")
+    tied = keys["event_ts"].duplicated(keep=False).to_numpy()
+    order = keys.index.to_numpy().copy()
     if tied.any():
-        order = frame.index.to_numpy().copy()
-        order[tied] = frame[tied].sort_values(["event_ts", "event_id"]).index
-        frame = frame.loc[order]
-    return frame.reset_index(drop=True)
+        order[tied] = keys[tied].sort_values(["event_ts", "event_id"]).index
+    return order

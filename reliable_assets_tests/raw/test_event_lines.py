@@ -36,7 +36,7 @@ def test_malformed_and_invalid_lines_are_rejected_not_dropped() -> None:
         ]
     ).encode()
     events, rejected = parse_event_file(content, "events/2024-01-02/x.jsonl", DAY)
-    assert [e["event_id"] for e in events] == ["a"]
+    assert list(events["event_id"]) == ["a"]
     assert [(r.line_number, r.error_type) for r in rejected] == [
         (2, "malformed_json"),
         (3, "invalid_record"),
@@ -52,7 +52,7 @@ def test_duplicates_are_dropped_keeping_the_first_landed_copy() -> None:
     second, _ = parse_event_file(
         (_line("a", page="/dup") + "\n").encode(), "events/2024-01-02/h02.jsonl", DAY
     )
-    frame, dropped = events_frame(second + first)
+    frame, dropped = events_frame(pd.concat([second, first], ignore_index=True))
     assert dropped == 1
     assert sorted(frame["event_id"]) == ["a", "b"]
     assert frame.set_index("event_id").loc["a", "page"] == "/p/1"
@@ -126,7 +126,7 @@ def test_every_bad_line_kind_is_dead_lettered_between_good_lines() -> None:
         for i, (bad, kind, message) in enumerate(BAD_LINES)
     ]
     assert [(r.source, r.line_number, r.line, r.error_type, r.error_message) for r in rejected] == expected
-    assert [(e["event_id"], e["_line"]) for e in events] == [("g0", 2)] + [
+    assert list(zip(events["event_id"], events["_line"], strict=True)) == [("g0", 2)] + [
         (f"g{n}", 1 + 3 * n) for n in range(1, len(BAD_LINES) + 1)
     ]
 
@@ -136,7 +136,7 @@ def test_valid_events_carry_exactly_their_fields_in_order() -> None:
     content = (_line("a", extra={"nested": [1, 2]}, user_id=0) + "\n" + _line("b")).encode()
     events, rejected = parse_event_file(content, SOURCE, DAY)
     assert rejected == []
-    assert events == [
+    assert events.to_dict("records") == [
         {
             "event_id": "a",
             "user_id": 0,
@@ -158,8 +158,18 @@ def test_valid_events_carry_exactly_their_fields_in_order() -> None:
             "_line": 2,
         },
     ]
-    assert [list(e) for e in events] == [[*EVENT_FIELDS, "_source", "_line"]] * 2
-    assert type(events[0]["user_id"]) is int
+    assert list(events.columns) == [*EVENT_FIELDS, "_source", "_line"]
+    # user_id and _line as landed integers; the strings as Python strings
+    assert [str(t) for t in events.dtypes] == [
+        "object",
+        "int64",
+        "object",
+        "object",
+        "object",
+        "object",
+        "object",
+        "int64",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -193,8 +203,9 @@ def test_a_valid_line_is_an_event_whichever_path_takes_it(unusual: str) -> None:
     content = "\n".join([_line("a"), unusual, _line("b")]).encode()
     events, rejected = parse_event_file(content, SOURCE, DAY)
     assert rejected == []
-    assert [(e["event_id"], e["_line"]) for e in events] == [("a", 1), ("u", 2), ("b", 3)]
-    assert {k: events[1][k] for k in EVENT_FIELDS} == {k: json.loads(unusual)[k] for k in EVENT_FIELDS}
+    assert list(zip(events["event_id"], events["_line"], strict=True)) == [("a", 1), ("u", 2), ("b", 3)]
+    unusual_event = events.to_dict("records")[1]
+    assert {k: unusual_event[k] for k in EVENT_FIELDS} == {k: json.loads(unusual)[k] for k in EVENT_FIELDS}
 
 
 @pytest.mark.parametrize(
@@ -211,7 +222,7 @@ def test_the_fallback_paths_give_what_the_fast_path_gives(spoiler: str) -> None:
     slow, slow_rejected = parse_event_file("\n".join([spoiler, *good]).encode(), SOURCE, DAY)
     assert fast_rejected == []
     assert len(slow_rejected) == 1
-    assert [{**e, "_line": e["_line"] + 1} for e in fast] == slow
+    pd.testing.assert_frame_equal(fast.assign(_line=fast["_line"] + 1), slow, check_exact=True)
 
 
 def test_duplicates_across_and_within_files_keep_the_first_landed_copy() -> None:
@@ -233,7 +244,7 @@ def test_duplicates_across_and_within_files_keep_the_first_landed_copy() -> None
         "events/2024-01-02/h02.jsonl",
         DAY,
     )
-    frame, dropped = events_frame(h02 + h01 + h00)
+    frame, dropped = events_frame(pd.concat([h02, h01, h00], ignore_index=True))
     assert dropped == 3
     assert list(frame["event_id"]) == ["a", "c", "x", "y"]  # all at 08:00: by event_id
     assert list(frame["page"]) == ["/p/1", "/p/1", "/h01-first", "/h00"]
@@ -304,7 +315,10 @@ def test_event_ts_is_the_same_instant_however_it_is_parsed(other: str) -> None:
 
 def test_events_frame_of_no_events_keeps_the_columns_and_types() -> None:
     """A day whose lines were all bad still yields a typed, empty frame."""
-    frame, dropped = events_frame([])
+    events, rejected = parse_event_file(b"{broken\n\n", SOURCE, DAY)
+    assert events.empty
+    assert len(rejected) == 1
+    frame, dropped = events_frame(events)
     assert dropped == 0
     assert frame.empty
     assert list(frame.columns) == [
@@ -329,7 +343,12 @@ def test_one_bad_line_in_a_file_of_good_ones(bad: str, kind: str, message: str) 
     assert [(r.line_number, r.line, r.error_type, r.error_message) for r in rejected] == [
         (3, bad, kind, f"{SOURCE}:3: {message}")
     ]
-    assert [(e["event_id"], e["_line"]) for e in events] == [("g0", 1), ("g1", 2), ("g2", 4), ("g3", 5)]
+    assert list(zip(events["event_id"], events["_line"], strict=True)) == [
+        ("g0", 1),
+        ("g1", 2),
+        ("g2", 4),
+        ("g3", 5),
+    ]
 
 
 def test_lines_that_would_merge_in_one_text_are_decoded_one_by_one() -> None:
@@ -342,4 +361,17 @@ def test_lines_that_would_merge_in_one_text_are_decoded_one_by_one() -> None:
         (3, "malformed_json", f"{SOURCE}:3: Extra data at column 3"),
         (4, "malformed_json", f"{SOURCE}:4: Extra data at column 3"),
     ]
-    assert [(e["event_id"], e["_line"]) for e in events] == [("g1", 1), ("g2", 5)]
+    assert list(zip(events["event_id"], events["_line"], strict=True)) == [("g1", 1), ("g2", 5)]
+
+
+def test_a_file_without_events_changes_nothing_in_the_frame() -> None:
+    """Files' events are frames of the same columns and dtypes, empty or not, so an empty or
+    all-bad file among the concatenated frames leaves the typed frame as it is."""
+    good, _ = parse_event_file("\n".join([_line("a"), _line("b", user_id=0)]).encode(), SOURCE, DAY)
+    empty, _ = parse_event_file(b"", "events/2024-01-02/h00.jsonl", DAY)
+    bad, _ = parse_event_file(b'{"a":}\n', "events/2024-01-02/h09.jsonl", DAY)
+    assert list(empty.columns) == list(bad.columns) == list(good.columns)
+    assert list(empty.dtypes) == list(bad.dtypes) == list(good.dtypes)
+    alone, _ = events_frame(good)
+    among, _ = events_frame(pd.concat([empty, good, bad], ignore_index=True))
+    pd.testing.assert_frame_equal(among, alone, check_exact=True)
