@@ -137,10 +137,12 @@ def events(
         ]
 
     def record_dead_letters() -> None:
-        for key, lines in rejected.items():
-            dead_letters.replace_for_partition(
-                "raw/events", key, [_line_dead_letter(line) for line in lines], run_id=context.run.run_id
-            )
+        # Every day of the run is a key (days without bad lines too), so each one's old letters go.
+        dead_letters.replace_for_partitions(
+            "raw/events",
+            {key: [_line_dead_letter(line) for line in lines] for key, lines in rejected.items()},
+            run_id=context.run.run_id,
+        )
 
     yield from publish_audited(
         context,

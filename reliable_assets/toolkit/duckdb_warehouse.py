@@ -36,6 +36,12 @@ from reliable_assets.toolkit.warehouse import (
 
 _INCOMING_VIEW = "reliable_assets_incoming"
 _STAGED = f"temp.main.{quote_identifier('reliable_assets_staged')}"
+# The table's columns in this database file: the catalog is named too, so neither a temp table nor
+# a catalog named like the schema answers instead (catalog name quoted, its quotes doubled).
+_TABLE_INFO = (
+    "SELECT name, type FROM pragma_table_info("
+    """'"' || replace(current_database(), '"', '""') || '".' || ?)"""
+)
 _FIRST_RETRY_DELAY_SECONDS = 0.05
 _MAX_RETRY_DELAY_SECONDS = 2.0
 
@@ -224,17 +230,8 @@ def _stage_into_table(
     all_null = _all_null_columns(connection, _STAGED, columns)
 
     connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
-    table_types = _table_columns(connection, schema, table)
-    if not table_types:
-        # CTAS rather than DDL text: column types never have to be spelled into SQL.
-        typed = ", ".join(
-            f"CAST({quote_identifier(name)} AS VARCHAR) AS {quote_identifier(name)}"
-            if duckdb_types.family(staged_types[name]) == "null"
-            else quote_identifier(name)
-            for name in columns
-        )
-        connection.execute(f"CREATE TABLE {target} AS SELECT {typed} FROM {_STAGED} LIMIT 0")
-        return all_null
+    _create_table_if_missing(connection, target, columns, staged_types)
+    table_types = _existing_table_columns(connection, schema, table)
     for name in columns:
         if name not in table_types:
             # Schema evolution: a new frame column becomes a new (nullable) table column.
@@ -254,6 +251,24 @@ def _stage_into_table(
                 table_type=table_types[name],
             )
     return all_null
+
+
+def _create_table_if_missing(
+    connection: duckdb.DuckDBPyConnection, target: str, columns: list[str], staged_types: dict[str, str]
+) -> None:
+    """Create ``target`` with the staged columns unless it exists; a new table then passes every check.
+
+    IF NOT EXISTS rather than a lookup first: inside the transaction, looking up a missing table
+    is an error, and an error aborts the transaction.
+    """
+    # CTAS rather than DDL text: column types never have to be spelled into SQL.
+    typed = ", ".join(
+        f"CAST({quote_identifier(name)} AS VARCHAR) AS {quote_identifier(name)}"
+        if duckdb_types.family(staged_types[name]) == "null"
+        else quote_identifier(name)
+        for name in columns
+    )
+    connection.execute(f"CREATE TABLE IF NOT EXISTS {target} AS SELECT {typed} FROM {_STAGED} LIMIT 0")
 
 
 def _check_column_fits(
@@ -341,12 +356,25 @@ def _frame_columns(frame: pd.DataFrame, table: str) -> list[str]:
 
 
 def _table_columns(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
-    rows = connection.execute(
-        "SELECT column_name, data_type FROM information_schema.columns"
-        " WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?"
-        " ORDER BY ordinal_position",
-        [schema, table],
-    ).fetchall()
+    """Column name -> type, in table order; empty if the table does not exist.
+
+    Outside a transaction only: the failed lookup of a missing table would abort an open one.
+    """
+    # Else the error of a missing table scans every catalog for a "did you mean" (about 11 ms).
+    connection.execute("SET SESSION catalog_error_max_schemas = 0")
+    try:
+        return _existing_table_columns(connection, schema, table)
+    except duckdb.CatalogException:
+        return {}
+    finally:
+        connection.execute("RESET SESSION catalog_error_max_schemas")
+
+
+def _existing_table_columns(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
+    # pragma_table_info binds this one table. information_schema.columns and duckdb_columns() scan
+    # every catalog, and on each fresh connection their first scan builds DuckDB's built-in views
+    # (about 18 ms). The bound name is parsed as a qualified name, never run as SQL.
+    rows = connection.execute(_TABLE_INFO, [qualified_name(schema, table)]).fetchall()
     return {str(name): str(data_type) for name, data_type in rows}
 
 

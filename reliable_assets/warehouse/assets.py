@@ -168,17 +168,13 @@ def fact_orders(
         return [reconciliation_check("source_rows_reconciled", source_rows[day], accounted)]
 
     def record_dead_letters() -> None:
-        for day in partition_days(context):
-            dead_letters.replace_for_partition(
-                "warehouse/fact_orders",
-                day.isoformat(),
-                [
-                    _order_dead_letter(r)
-                    for r in rejected
-                    if _day_key(r.record["extract_date"]) == day.isoformat()
-                ],
-                run_id=context.run.run_id,
-            )
+        # Every day of the run is a key, so a day whose rows are all good now clears its old letters.
+        by_day: dict[str, list[DeadLetter]] = {day.isoformat(): [] for day in partition_days(context)}
+        for r in rejected:
+            day = _day_key(r.record["extract_date"])
+            if day in by_day:
+                by_day[day].append(_order_dead_letter(r))
+        dead_letters.replace_for_partitions("warehouse/fact_orders", by_day, run_id=context.run.run_id)
 
     _record_changed_order_dates(context, fact)
     yield from _publish(

@@ -9,6 +9,7 @@ import pytest
 
 from reliable_assets.toolkit.duckdb_warehouse import DuckDBWarehouse
 from reliable_assets.toolkit.partition_filter import PartitionFilter
+from reliable_assets.toolkit.warehouse import TableNotFoundError
 
 DAY1, DAY2 = dt.datetime(2026, 1, 1), dt.datetime(2026, 1, 2)
 
@@ -44,3 +45,21 @@ def test_failure_after_delete_rolls_back_the_delete(tmp_path: Path) -> None:
     with pytest.raises(Exception, match=r"(?i)out of range|overflow|conversion"):
         warehouse.replace_partition("s", "t", huge, _day(DAY1))
     assert warehouse.table_content_hash("s", "t") == before
+
+
+def test_table_lookups_see_only_the_named_schema_of_this_file(tmp_path: Path) -> None:
+    """Invariant: a table is found in its schema of this file's catalog, whatever the file is called
+    (quotes included); a ``main`` table of a catalog named like the schema asked for is not it."""
+    odd = DuckDBWarehouse(path=str(tmp_path / 'my "dwh".duckdb'))
+    odd.replace_partition("s", "t", _frame(DAY1, [1]), _day(DAY1))
+    assert odd.table_columns("s", "t") == {"day": "DATE", "id": "BIGINT", "value": "BIGINT"}
+    assert not odd.table_exists("s", "missing")
+    assert not odd.table_exists("missing", "t")
+
+    # The catalog of raw.duckdb is "raw": a two-part name "raw"."events" would reach main.events.
+    named_like_the_schema = DuckDBWarehouse(path=str(tmp_path / "raw.duckdb"))
+    named_like_the_schema.execute("CREATE TABLE main.events (id BIGINT)")
+    assert named_like_the_schema.table_columns("main", "events") == {"id": "BIGINT"}
+    assert not named_like_the_schema.table_exists("raw", "events")
+    with pytest.raises(TableNotFoundError, match=r"raw\.events"):
+        named_like_the_schema.read_table("raw", "events")
