@@ -18,6 +18,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from reliable_assets.toolkit.time_order import positions_by_time_then_id
+
 EVENT_TYPES = frozenset({"page_view", "search", "add_to_cart", "checkout"})
 EVENT_COLUMNS = ["event_id", "user_id", "session_id", "event_type", "event_ts", "page", "event_date"]
 _FIELDS = EVENT_COLUMNS[:-1]
@@ -245,7 +247,7 @@ def events_frame(events: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     user_id = events["user_id"].infer_objects()
     event_id = events["event_id"].to_numpy()
     first = _first_landed_copies(events["_source"], events["_line"], event_id)
-    rows = first[_by_time_then_id(pd.DataFrame({"event_ts": event_ts[first], "event_id": event_id[first]}))]
+    rows = first[positions_by_time_then_id(event_ts[first], event_id[first])]
     timestamps = event_ts[rows]
     frame = pd.DataFrame(
         {
@@ -286,18 +288,3 @@ def _utc_timestamps(values: "pd.Series[Any]") -> "pd.Series[Any]":
         except (pa.ArrowInvalid, UnicodeEncodeError):
             pass  # e.g. 2024-02-30 or a lone surrogate: pandas decides
     return pd.to_datetime(values, utc=True, format="ISO8601")
-
-
-def _by_time_then_id(keys: pd.DataFrame) -> "np.ndarray[Any, Any]":
-    """The positions that sort `keys` (event_ts, event_id; a RangeIndex) by time then id, without
-    sorting every event_id.
-
-    event_ids are unique here, so the order is total: sort by time alone, then order the rows that
-    share a time (a handful, contiguous after the sort) by the full key, in place.
-    """
-    keys = keys.sort_values("event_ts", kind="stable")
-    tied = keys["event_ts"].duplicated(keep=False).to_numpy()
-    order = keys.index.to_numpy().copy()
-    if tied.any():
-        order[tied] = keys[tied].sort_values(["event_ts", "event_id"]).index
-    return order

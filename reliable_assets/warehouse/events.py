@@ -2,6 +2,8 @@
 
 import pandas as pd
 
+from reliable_assets.toolkit.time_order import positions_by_time_then_id
+
 DAILY_EVENT_COLUMNS = [
     "event_id",
     "event_date",
@@ -24,4 +26,5 @@ def clean_events(raw_events: pd.DataFrame) -> pd.DataFrame:
         page=raw_events["page"].str.split("?", n=1).str[0].str.lower(),
         user_id=raw_events["user_id"].astype("int64"),
     )
-    return cleaned[DAILY_EVENT_COLUMNS].sort_values(["event_ts", "event_id"]).reset_index(drop=True)
+    order = positions_by_time_then_id(cleaned["event_ts"], cleaned["event_id"].to_numpy())
+    return cleaned[DAILY_EVENT_COLUMNS].iloc[order].reset_index(drop=True)
