@@ -2,6 +2,7 @@
 asset are replaced in one call and one transaction, each partition by the rules of one."""
 
 import json
+from typing import cast
 
 import pandas as pd
 import pytest
@@ -24,7 +25,11 @@ def _lines(queue: DeadLetterQueue, asset: str = ASSET) -> dict[tuple[str, str], 
     letters = queue.read(asset)
     lines = letters["record"].map(lambda record: json.loads(record)["line"])
     grouped = lines.groupby([letters["partition_key"], letters["status"]]).agg(sorted)
-    return {(str(day), str(status)): list(found) for (day, status), found in grouped.items()}
+    by_key: dict[tuple[str, str], list[str]] = {}
+    for key, found in grouped.items():
+        day, status = cast(tuple[str, str], key)  # groupby on two columns keys by pairs
+        by_key[(str(day), str(status))] = list(found)
+    return by_key
 
 
 def _seeded(engine: WarehouseEngine) -> DeadLetterQueue:
