@@ -10,8 +10,11 @@ RUN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 RATES_PORT ?= 8765
+# The UI test drives Debian's Chromium (Playwright's own browser download cannot reach the internet).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help setup demo test dev lint bench clean
+.PHONY: help setup chromium demo test dev lint bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
@@ -36,7 +39,13 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 demo: setup $(DAGSTER_HOME)/dagster.yaml  ## simulate the last 7 days and materialize the whole graph
 	$(RUN)/python -m reliable_assets.demo
 
-test: setup  ## run the test suite
+chromium:  ## install Debian's chromium for the UI test when it is missing (apt-get; make test does it)
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the browser test (apt-get)"; \
+	  $(SUDO) apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 \
+	  || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y --no-install-recommends chromium >/dev/null; }; }
+	@test -x $(CHROMIUM) || { echo "no Chromium at $(CHROMIUM): install it (Debian: apt-get install chromium)"; exit 1; }
+
+test: setup chromium  ## run the test suite (installs Debian's chromium for the UI test if missing)
 	$(RUN)/pytest -n 2
 
 dev: setup $(DAGSTER_HOME)/dagster.yaml  ## open the Dagster UI (webserver + daemon) on http://127.0.0.1:3000

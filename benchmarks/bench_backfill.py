@@ -170,6 +170,24 @@ mutation StopSchedule($id: String!) {
   }
 }
 """
+START_SENSOR = """
+mutation StartSensor($selector: SensorSelector!) {
+  startSensor(sensorSelector: $selector) {
+    __typename
+    ... on Sensor { sensorState { status } }
+    ... on Error { message }
+  }
+}
+"""
+START_SCHEDULE = """
+mutation StartSchedule($selector: ScheduleSelector!) {
+  startSchedule(scheduleSelector: $selector) {
+    __typename
+    ... on ScheduleStateResult { scheduleState { status } }
+    ... on Error { message }
+  }
+}
+"""
 LAUNCH = """
 mutation Launch($params: LaunchBackfillParams!) {
   launchPartitionBackfill(backfillParams: $params) {
@@ -331,6 +349,19 @@ def stop_automation(service: Service, keep: frozenset[str] = frozenset()) -> lis
     if still:
         raise RuntimeError(f"still running after stop: {still}")
     return stopped
+
+
+def start_automation(service: Service, stopped: Sequence[str]) -> None:
+    """Start again what `stop_automation` stopped (its return value: "sensor x", "schedule y")."""
+    location = {"repositoryLocationName": service.location, "repositoryName": service.repository}
+    for entry in stopped:
+        kind, name = entry.split(" ", 1)
+        mutation, field = (
+            (START_SENSOR, "sensorName") if kind == "sensor" else (START_SCHEDULE, "scheduleName")
+        )
+        result = next(iter(service.gql(mutation, {"selector": {**location, field: name}}).values()))
+        if "message" in result:
+            raise RuntimeError(f"cannot start {entry}: {result['message']}")
 
 
 def discover_assets(service: Service) -> list[AssetNode]:
