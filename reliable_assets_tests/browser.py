@@ -64,7 +64,7 @@ def browser_page(user_data_dir: Path) -> Iterator[Page]:
 
 
 class Screenshots:
-    """Numbered full-page screenshots of one test, in ARTIFACTS/<test name>/."""
+    """Numbered screenshots (the viewport) of one test, in ARTIFACTS/<test name>/."""
 
     def __init__(self, test_name: str) -> None:
         self.folder = ARTIFACTS / test_name

@@ -45,6 +45,8 @@ from reliable_assets_tests.test_definitions import EXPECTED_KEYS
 
 ORDERS_PER_DAY, EVENTS_PER_DAY = 40, 300
 UI_TIMEOUT_MS = 60_000
+ARIA_POLL_MS = 500
+ARIA_POLLS = UI_TIMEOUT_MS // ARIA_POLL_MS
 BACKFILL_TIMEOUT_S = 420.0
 AUTOMATION_TIMEOUT_S = 420.0
 # warehouse/daily_revenue and everything upstream of it: what its lineage's "Materialize all…" targets.
@@ -74,10 +76,12 @@ def _missing(instance: dg.DagsterInstance, day: str) -> list[str]:
 def _wait_for_aria_text(page: Page, text: str) -> None:
     """Until the page's accessibility snapshot holds `text` (entries whose parts are separate
     elements read as one line there, as a screen reader says them)."""
-    deadline = time.monotonic() + UI_TIMEOUT_MS / 1000
-    while text not in (snapshot := page.locator("body").aria_snapshot()):
-        assert time.monotonic() < deadline, f"{text!r} not on the page:\n{snapshot}"
-        page.wait_for_timeout(500)
+    for _ in range(ARIA_POLLS):
+        snapshot = page.locator("body").aria_snapshot()
+        if text in snapshot:
+            return
+        page.wait_for_timeout(ARIA_POLL_MS)
+    raise AssertionError(f"{text!r} not on the page after {ARIA_POLLS} looks:\n{snapshot}")
 
 
 def _graph_shows_every_asset_key(page: Page, base: str, shots: Screenshots) -> None:
@@ -89,7 +93,7 @@ def _graph_shows_every_asset_key(page: Page, base: str, shots: Screenshots) -> N
     page.keyboard.press("Alt+e")  # the graph's "Expand all groups" (its settings menu names the key)
     groups = {key.split("/")[0] for key in EXPECTED_KEYS}
     for key in sorted(EXPECTED_KEYS):
-        group, name = key.split("/")
+        name = key.split("/")[1]
         node = page.locator("foreignObject").get_by_text(name, exact=True)
         expect(node.first).to_be_attached(timeout=UI_TIMEOUT_MS)
     for group in groups:
