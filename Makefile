@@ -10,6 +10,7 @@ RUN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 RATES_PORT ?= 8765
+UI_PORT ?= 3000
 # The UI test drives Debian's Chromium (Playwright's own browser download cannot reach the internet).
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -48,10 +49,12 @@ chromium:  ## install Debian's chromium for the UI test when it is missing (apt-
 test: setup chromium  ## run the test suite (installs Debian's chromium for the UI test if missing)
 	$(RUN)/pytest -n 2
 
+# Ctrl-C reaches every process of the recipe (the terminal signals its whole foreground process
+# group); the trap also stops the rates API when `dagster dev` ends by itself.
 dev: setup $(DAGSTER_HOME)/dagster.yaml  ## open the Dagster UI (webserver + daemon) on http://127.0.0.1:3000
 	$(RUN)/reliable-assets rates-api --port $(RATES_PORT) & rates=$$!; \
-	trap "kill $$rates" EXIT; \
-	$(RUN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	trap "kill $$rates 2>/dev/null" EXIT; \
+	RATES_API_URL=http://127.0.0.1:$(RATES_PORT) $(RUN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
 
 lint: setup  ## ruff (lint + format check) and mypy
 	$(RUN)/ruff check .
