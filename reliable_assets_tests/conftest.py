@@ -94,3 +94,10 @@ def materialized_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wor
         outcomes = materialize_graph(defs(), inst, SIM_DAY_LIST)
         assert all(o.success for o in outcomes), [o.label for o in outcomes if not o.success]
         yield World(folder, inst, graph_state.state(), tuple(o.run_id for o in outcomes))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests of whole deployments (daemon/) first: each takes minutes, mostly waiting on the
+    daemon, so under `pytest -n` they start at once and the short tests fill the other workers,
+    instead of one of them starting last and running alone."""
+    items.sort(key=lambda item: 0 if "/daemon/" in item.nodeid else 1)

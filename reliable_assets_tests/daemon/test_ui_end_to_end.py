@@ -22,7 +22,6 @@ during step 2 only so the landing sensor does not race the backfill for the same
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -41,6 +40,7 @@ from benchmarks.dagster_service import BIN, Service, World, running_service, sim
 from reliable_assets.graph_runs import DAILY_ASSETS, SNAPSHOT_ASSETS
 from reliable_assets.raw.schedules import SOURCE_CRON_ENV
 from reliable_assets_tests.browser import Screenshots, browser_page
+from reliable_assets_tests.laps import laps
 from reliable_assets_tests.test_definitions import EXPECTED_KEYS
 
 ORDERS_PER_DAY, EVENTS_PER_DAY = 40, 300
@@ -197,18 +197,6 @@ def _failed_check_shows(page: Page, base: str, world: World, day: date, shots: S
     shots.take(page, "revenue-check-failed")
 
 
-def _laps(started: float) -> Callable[[str], None]:
-    """Print each phase's seconds (the note and the README quote them)."""
-    last = [started]
-
-    def lap(label: str) -> None:
-        now = time.monotonic()
-        print(f"  {label}: {now - last[0]:.0f} s", flush=True)
-        last[0] = now
-
-    return lap
-
-
 def test_the_ui_backfills_follows_new_data_and_shows_a_failed_check() -> None:
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     first = yesterday - timedelta(days=3)
@@ -225,7 +213,7 @@ def test_the_ui_backfills_follows_new_data_and_shows_a_failed_check() -> None:
             service.start_daemon()
             service.wait_for_daemon()
             base = service.url.removesuffix("/graphql")
-            lap = _laps(started)
+            lap = laps(started)
             with browser_page(world.root / "chromium-profile") as page:
                 _graph_shows_every_asset_key(page, base, shots)
                 lap("deployment up, graph checked")
