@@ -18,6 +18,7 @@ from reliable_assets.toolkit.partition_checks import as_events, check_spec
 from reliable_assets.toolkit.partition_days import partition_days
 from reliable_assets.toolkit.partition_filter import PartitionFilter
 from reliable_assets.toolkit.quality_gate import AuditedEvents, publish_audited
+from reliable_assets.toolkit.retries import retried_if_transient
 from reliable_assets.toolkit.versioned_output import combined_hash, versioned_output
 from reliable_assets.toolkit.warehouse import Warehouse
 
@@ -48,6 +49,7 @@ METRIC_TYPES = {
     ],
     kinds={"numpy", "json"},
 )
+@retried_if_transient
 def segment_models(
     context: dg.AssetExecutionContext, features: pd.DataFrame, warehouse: Warehouse
 ) -> Iterator[dg.Output[dict[str, Any]] | dg.AssetCheckResult | dg.AssetCheckEvaluation]:
@@ -133,6 +135,7 @@ class PromotionConfig(dg.Config):
     output_required=False,
     kinds={"pandas", "sql"},
 )
+@retried_if_transient
 def model_registry(
     context: dg.AssetExecutionContext,
     config: PromotionConfig,

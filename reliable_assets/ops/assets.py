@@ -13,6 +13,7 @@ from reliable_assets.ops.sla import (
     p95_run_seconds,
     sla_rows,
 )
+from reliable_assets.toolkit.retries import retried_if_transient
 from reliable_assets.toolkit.versioned_output import versioned_output
 
 
@@ -25,6 +26,7 @@ from reliable_assets.toolkit.versioned_output import versioned_output
     automation_condition=dg.AutomationCondition.on_cron("0 10 * * *", cron_timezone="UTC"),
     kinds={"pandas", "sql"},
 )
+@retried_if_transient
 def sla_report(context: dg.AssetExecutionContext) -> dg.Output[pd.DataFrame]:
     """SLA compliance of the last 30 days, read from the instance's own materialization records."""
     now = datetime.now(UTC)

@@ -9,19 +9,19 @@ from pydantic import Field
 
 from reliable_assets.partitions import chunked_backfill, daily
 from reliable_assets.raw.event_lines import Rejected, events_frame, parse_event_file
-from reliable_assets.raw.resources import RatesApi, RatesApiPayloadError
+from reliable_assets.raw.resources import RatesApi
 from reliable_assets.raw.schemas import RawCustomers, RawEvents, RawFxRates, RawOrders
 from reliable_assets.toolkit.dead_letters import DeadLetter, DeadLetterQueue
 from reliable_assets.toolkit.frame_checks import reconciliation_check
-from reliable_assets.toolkit.http_client import PermanentHTTPError
+from reliable_assets.toolkit.http_client import RetriedFault
 from reliable_assets.toolkit.landing_zone import LandingZone
 from reliable_assets.toolkit.pandera_checks import pandera_check_results, pandera_check_specs
 from reliable_assets.toolkit.partition_checks import check_spec
 from reliable_assets.toolkit.partition_days import partition_days
 from reliable_assets.toolkit.quality_gate import AuditedEvents, publish_audited
-from reliable_assets.toolkit.retries import TRANSIENT_RETRY_POLICY, fail_permanently_on
+from reliable_assets.toolkit.retries import retried_if_transient
 from reliable_assets.toolkit.row_count_history import row_count_anomaly_checks, row_count_anomaly_spec
-from reliable_assets.toolkit.source_database import SourceDatabase, SourceDatabaseMissingError
+from reliable_assets.toolkit.source_database import SourceDatabase
 from reliable_assets.toolkit.versioned_output import versioned_output
 from reliable_assets.toolkit.warehouse import Warehouse
 
@@ -54,10 +54,10 @@ class OrdersExtractConfig(dg.Config):
     partitions_def=daily,
     backfill_policy=chunked_backfill,
     pool="source_db",
-    retry_policy=TRANSIENT_RETRY_POLICY,
     metadata={"partition_expr": "extract_date"},
     kinds={"sqlite", "parquet"},
 )
+@retried_if_transient
 def orders(
     context: dg.AssetExecutionContext,
     config: OrdersExtractConfig,
@@ -69,14 +69,13 @@ def orders(
     for day in partition_days(context):
         day_start = datetime.combine(day, time(), tzinfo=UTC)
         window_start = day_start - timedelta(minutes=config.overlap_minutes)
-        with fail_permanently_on(SourceDatabaseMissingError):
-            rows = source_db.query(
-                ORDERS_SQL,
-                {
-                    "window_start": window_start.strftime(SOURCE_TIMESTAMP_FORMAT),
-                    "window_end": (day_start + timedelta(days=1)).strftime(SOURCE_TIMESTAMP_FORMAT),
-                },
-            )
+        rows = source_db.query(
+            ORDERS_SQL,
+            {
+                "window_start": window_start.strftime(SOURCE_TIMESTAMP_FORMAT),
+                "window_end": (day_start + timedelta(days=1)).strftime(SOURCE_TIMESTAMP_FORMAT),
+            },
+        )
         frames.append(rows.assign(extract_date=pd.Timestamp(day)))
     extracted = pd.concat(frames, ignore_index=True)
     anomaly = row_count_anomaly_checks(context, extracted)
@@ -109,6 +108,7 @@ def orders(
     metadata={"partition_expr": "event_date"},
     kinds={"parquet"},
 )
+@retried_if_transient
 def events(
     context: dg.AssetExecutionContext,
     landing_zone: LandingZone,
@@ -218,17 +218,17 @@ def _line_dead_letter(rejected: Rejected) -> DeadLetter:
     partitions_def=daily,
     backfill_policy=chunked_backfill,
     pool="rates_api",
-    retry_policy=TRANSIENT_RETRY_POLICY,
     metadata={"partition_expr": "rate_date"},
     kinds={"api", "parquet"},
 )
+@retried_if_transient
 def fx_rates(context: dg.AssetExecutionContext, rates_api: RatesApi, warehouse: Warehouse) -> AuditedEvents:
     """Units of each currency per US dollar, per day, from the rates API."""
     rows: list[dict[str, object]] = []
+    retried: list[RetriedFault] = []
     for day in partition_days(context):
-        # Retrying a 401/403, a bad request or a nonsensical payload cannot help.
-        with fail_permanently_on(PermanentHTTPError, RatesApiPayloadError):
-            rates = rates_api.rates_for(day)
+        # A 401/403, a bad request or a nonsensical payload fail at once (faults.classify).
+        rates = rates_api.rates_for(day, on_retry=retried.append)
         rows.extend(
             {"rate_date": pd.Timestamp(day), "currency": currency, "units_per_usd": rate}
             for currency, rate in sorted(rates.items())
@@ -237,7 +237,13 @@ def fx_rates(context: dg.AssetExecutionContext, rates_api: RatesApi, warehouse: 
     yield from publish_audited(
         context,
         warehouse,
-        lambda: versioned_output(context, frame),
+        lambda: versioned_output(
+            context,
+            frame,
+            http_retries=len(retried),
+            http_429s=sum(1 for fault in retried if fault.status == 429),
+            http_retry_wait_s=round(sum(fault.waited_s for fault in retried), 3),
+        ),
         frame,
         lambda _, rows: pandera_check_results(RawFxRates, rows),
     )
@@ -250,18 +256,17 @@ def fx_rates(context: dg.AssetExecutionContext, rates_api: RatesApi, warehouse: 
     group_name="raw",
     io_manager_key="raw_io_manager",
     pool="source_db",
-    retry_policy=TRANSIENT_RETRY_POLICY,
     kinds={"sqlite", "parquet"},
 )
+@retried_if_transient
 def customers(
     context: dg.AssetExecutionContext, source_db: SourceDatabase, warehouse: Warehouse
 ) -> AuditedEvents:
     """A full snapshot of the source `customers` table (the warehouse diffs snapshots)."""
-    with fail_permanently_on(SourceDatabaseMissingError):
-        snapshot = source_db.query(
-            "SELECT customer_id, name, email, country, signup_date, updated_at"
-            " FROM customers ORDER BY customer_id"
-        )
+    snapshot = source_db.query(
+        "SELECT customer_id, name, email, country, signup_date, updated_at"
+        " FROM customers ORDER BY customer_id"
+    )
     yield from publish_audited(
         context,
         warehouse,

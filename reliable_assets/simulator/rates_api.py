@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 HOST = "127.0.0.1"  # loopback only: this is a test double, never a public service
 DEFAULT_PORT = 8765
 RATES_PATH = "/v1/rates"
+ANSWERS_KEPT = 10_000  # the latest answers, for tests that check how a client paced itself
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,13 @@ class Reply:
     delay: float = 0.0  # seconds to wait before answering (slow fault)
 
 
+@dataclass(frozen=True)
+class Answered:
+    at: float  # the state's clock (monotonic seconds) at arrival
+    status: int
+    retry_after_s: float | None
+
+
 class RatesAPIState:
     """What the server decides for each request; shared by the handler threads under a lock."""
 
@@ -74,6 +82,7 @@ class RatesAPIState:
         self._window: deque[float] = deque()
         self._served = 0
         self._statuses: Counter[int] = Counter()
+        self._log: deque[Answered] = deque(maxlen=ANSWERS_KEPT)
 
     @property
     def requests_served(self) -> int:
@@ -87,11 +96,21 @@ class RatesAPIState:
         with self._lock:
             return dict(self._statuses)
 
+    @property
+    def answered(self) -> list["Answered"]:
+        """The latest rates requests in arrival order: when, what status, what `Retry-After`."""
+        with self._lock:
+            return list(self._log)
+
     def rates_reply(self, query: str, authorization: str | None) -> Reply:
         with self._lock:
             reply = self._decide(query, authorization)
             self._served += 1
             self._statuses[reply.status] += 1
+            retry_after = reply.headers.get("Retry-After")
+            self._log.append(
+                Answered(self._clock(), reply.status, float(retry_after) if retry_after else None)
+            )
             return reply
 
     def _decide(self, query: str, authorization: str | None) -> Reply:

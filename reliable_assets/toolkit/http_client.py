@@ -10,6 +10,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -43,6 +44,16 @@ class TransientHTTPError(HTTPClientError):
 
 class PermanentHTTPError(HTTPClientError):
     """The request itself is wrong: retrying cannot help; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class RetriedFault:
+    """One transient fault the client waited out: its status (None: no answer), the server's
+    `Retry-After` if it gave one, and the wait before the next attempt."""
+
+    status: int | None
+    retry_after_s: float | None
+    waited_s: float
 
 
 class _TransientFaultError(Exception):
@@ -87,12 +98,16 @@ def get_json(
     session: requests.Session | None = None,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
+    before_attempt: Callable[[], object] | None = None,
+    on_retry: Callable[["RetriedFault"], None] | None = None,
 ) -> Any:
     """GET `url` and return its JSON body, retrying transient faults.
 
     `hints` maps a status to what the caller should fix (e.g. `{401: "set API_TOKEN"}`); it is
     added to the `PermanentHTTPError` message, over the generic hints. A `Retry-After` longer than
     `max_retry_after` is not waited for: the call fails with `TransientHTTPError` instead.
+    `before_attempt` runs before every request (a rate limiter's wait); `on_retry` hears of each
+    retried fault before its wait (the caller's counts for metadata).
     """
     if max_attempts < 1:
         raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
@@ -105,6 +120,8 @@ def get_json(
     http = session or requests.Session()
     try:
         for attempt in range(1, max_attempts + 1):
+            if before_attempt is not None:
+                before_attempt()
             try:
                 return _attempt(
                     http,
@@ -139,6 +156,8 @@ def get_json(
                     if retry.wait is not None
                     else backoff_delay(attempt, base_delay, max_delay, rng)
                 )
+                if on_retry is not None:
+                    on_retry(RetriedFault(retry.status, retry.wait, delay))
                 logger.warning(
                     "GET %s: %s (attempt %d of %d), retrying in %.2fs",
                     url,

@@ -118,7 +118,8 @@ class PostgresWarehouse(Warehouse):
                     self._reached("committing")
                 connection.commit()
             except BaseException:
-                connection.rollback()
+                if not connection.closed:  # a dropped connection has nothing left to roll back
+                    connection.rollback()
                 raise
         self._reached("committed")
 

@@ -19,6 +19,7 @@ import pandas as pd
 from reliable_assets.toolkit.io_context import asset_label, context_partitions, metadata_value
 from reliable_assets.toolkit.partition_filter import PartitionFilter
 from reliable_assets.toolkit.partition_selection import partition_filter_for, refuse_rows_outside
+from reliable_assets.toolkit.retries import call_retried_if_transient
 from reliable_assets.toolkit.sql import validate_identifier
 from reliable_assets.toolkit.warehouse import TableNotFoundError, Warehouse, WarehouseWriteError, WriteResult
 
@@ -26,6 +27,7 @@ PARTITION_OVERWRITE = "partition_overwrite"
 UPSERT = "upsert"
 REPLACE = "replace"
 WRITE_MODES = (PARTITION_OVERWRITE, UPSERT, REPLACE)
+WRITE_ATTEMPTS_METADATA = "write_attempts"  # 1 unless a transient fault made the write run again
 
 RUN_ID_COLUMN = "_run_id"
 LOADED_AT_COLUMN = "_loaded_at"
@@ -125,7 +127,11 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             refuse_rows_outside(obj, target, label)
 
         frame = with_audit_columns(obj, context.run_id)
-        result = self._write(schema, table, frame, settings, target)
+        # Outside the asset's body, so its step retry does not cover this: one transaction,
+        # re-run on a serialization failure or a dropped connection (retries.py).
+        result, attempts = call_retried_if_transient(
+            lambda: self._write(schema, table, frame, settings, target), f"write of {schema}.{table}"
+        )
 
         metadata: dict[str, Any] = {
             "table": f"{schema}.{table}",
@@ -134,6 +140,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             "rows_deleted": result.rows_deleted,
             "partition_range": _describe_keys(partitions.keys) if partitions else "unpartitioned",
             "partition_filter": target.describe() if target else "whole table",
+            WRITE_ATTEMPTS_METADATA: attempts,
         }
         if settings.write_mode == UPSERT:
             metadata["rows_skipped_stale"] = result.rows_skipped_stale
@@ -159,6 +166,13 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         asset_key = context.asset_key
         label = asset_label(asset_key)
         schema, table = table_location(asset_key)
+        frame, _ = call_retried_if_transient(
+            lambda: self._read(context, label, schema, table), f"read of {label}"
+        )
+        return frame
+
+    def _read(self, context: dg.InputContext, label: str, schema: str, table: str) -> pd.DataFrame:
+        asset_key = context.asset_key
         if not self.warehouse.table_exists(schema, table):
             raise TableNotFoundError(
                 f"{label} has no table {schema}.{table} in the warehouse yet: materialize"

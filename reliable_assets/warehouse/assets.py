@@ -21,6 +21,7 @@ from reliable_assets.toolkit.partition_checks import PartitionChecks, check_spec
 from reliable_assets.toolkit.partition_days import partition_days
 from reliable_assets.toolkit.partition_filter import PartitionFilter
 from reliable_assets.toolkit.quality_gate import AuditedEvents, publish_audited
+from reliable_assets.toolkit.retries import retried_if_transient
 from reliable_assets.toolkit.row_count_history import row_count_anomaly_checks, row_count_anomaly_spec
 from reliable_assets.toolkit.versioned_output import versioned_output
 from reliable_assets.toolkit.warehouse import Warehouse
@@ -103,6 +104,7 @@ def _check_bad_record_rate(bad: int, total: int, limit: float, what: str) -> Non
     io_manager_key=WAREHOUSE_IO,
     kinds=KINDS,
 )
+@retried_if_transient
 def dim_customers(
     context: dg.AssetExecutionContext, snapshot: pd.DataFrame, warehouse: Warehouse
 ) -> AuditedEvents:
@@ -143,6 +145,7 @@ def dim_customers(
     io_manager_key=WAREHOUSE_IO,
     kinds=KINDS,
 )
+@retried_if_transient
 def fact_orders(
     context: dg.AssetExecutionContext,
     config: BadRecordConfig,
@@ -225,6 +228,7 @@ def _order_dead_letter(rejected: RejectedOrder) -> DeadLetter:
     io_manager_key=WAREHOUSE_IO,
     kinds=KINDS,
 )
+@retried_if_transient
 def daily_events(
     context: dg.AssetExecutionContext, raw_events: pd.DataFrame, warehouse: Warehouse
 ) -> AuditedEvents:
@@ -256,6 +260,7 @@ def daily_events(
     io_manager_key=WAREHOUSE_IO,
     kinds=KINDS,
 )
+@retried_if_transient
 def user_features(
     context: dg.AssetExecutionContext, events: pd.DataFrame, customers: pd.DataFrame, warehouse: Warehouse
 ) -> AuditedEvents:
@@ -286,6 +291,7 @@ def user_features(
     io_manager_key=WAREHOUSE_IO,
     kinds=KINDS,
 )
+@retried_if_transient
 def daily_revenue(
     context: dg.AssetExecutionContext, customers: pd.DataFrame, warehouse: Warehouse
 ) -> AuditedEvents:
