@@ -93,8 +93,6 @@ def _postgres_fault(error: BaseException) -> Fault | None:
 
 
 def _duckdb_fault(error: BaseException) -> Fault | None:
-    if type(error).__module__.split(".")[0] != "duckdb":
-        return None
     if isinstance(error, duckdb.TransactionException) or (
         isinstance(error, duckdb.IOException) and _is_lock_message(str(error))
     ):

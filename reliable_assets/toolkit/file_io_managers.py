@@ -15,6 +15,7 @@ import io
 import json
 from abc import abstractmethod
 from collections.abc import Mapping
+from functools import partial
 from typing import Any, ClassVar
 
 import dagster as dg
@@ -29,6 +30,7 @@ from reliable_assets.toolkit.partition_selection import (
     partition_filter_for,
     refuse_rows_outside,
 )
+from reliable_assets.toolkit.retries import call_retried_if_transient
 
 ALLOW_MISSING_PARTITIONS = "allow_missing_partitions"
 
@@ -68,7 +70,8 @@ class FileIOManager(dg.ConfigurableIOManager):
             relpath = asset_file_relpath(
                 context.asset_key, self.extension, partitions.definition if partitions else None, key
             )
-            store.write_bytes(relpath, content)
+            # Each file is written whole (rename, or one S3 PUT): re-running a write is safe.
+            call_retried_if_transient(partial(store.write_bytes, relpath, content), f"write of {relpath}")
             uris.append(store.uri(relpath))
             hashes[key or ""] = hashlib.sha256(content).hexdigest()
             for name, value in file_metadata.items():
@@ -93,7 +96,10 @@ class FileIOManager(dg.ConfigurableIOManager):
                 context.asset_key, self.extension, partitions.definition if partitions else None, key
             )
             if store.exists(relpath):
-                loaded.append((key, store.read_bytes(relpath)))
+                content, _ = call_retried_if_transient(
+                    partial(store.read_bytes, relpath), f"read of {relpath}"
+                )
+                loaded.append((key, content))
             elif key is not None and allow_missing:
                 context.log.warning(f"{label}: partition {key} is missing ({store.uri(relpath)}); skipped.")
             else:
