@@ -7,8 +7,9 @@ warehouse/daily_events) for three days is launched over GraphQL as the UI's "Mat
 once its raw/events step has started, its worker process (the pid on its step events) gets
 SIGKILL. The code server, which started that process, notices it died and marks the run failed
 with the reason (with the default run launcher, that is how a dead worker is seen; the
-monitoring daemon, on in `dagster.yaml`, fails runs stuck starting or cancelling); the instance's run retry (`run_retries`, for crashed workers only) launches a
-new run from the failure, which completes. The tables and files then equal a clean in-process
+monitoring daemon, on in `dagster.yaml`, fails runs stuck starting or cancelling); the
+instance's run retry (`run_retries`, for crashed workers only) launches a new run from the
+failure, which completes. The tables and files then equal a clean in-process
 run of the same assets and days.
 """
 
