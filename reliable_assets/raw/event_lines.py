@@ -21,6 +21,8 @@ import pyarrow.compute as pc
 from reliable_assets.toolkit.time_order import positions_by_time_then_id
 
 EVENT_TYPES = frozenset({"page_view", "search", "add_to_cart", "checkout"})
+# user_id is stored as int64: an id outside it would wrap to another user's id, or fail the load.
+USER_ID_MIN, USER_ID_MAX = -(2**63), 2**63 - 1
 EVENT_COLUMNS = ["event_id", "user_id", "session_id", "event_type", "event_ts", "page", "event_date"]
 _FIELDS = EVENT_COLUMNS[:-1]
 _VALUES = itemgetter(*_FIELDS)
@@ -52,10 +54,13 @@ def _invalid_field(record: dict[str, Any]) -> str | None:
     for field in ("event_id", "session_id", "page"):
         if not isinstance(record.get(field), str) or not record[field]:
             return f"{field} must be a non-empty string"
-    if not isinstance(record.get("user_id"), int) or isinstance(record.get("user_id"), bool):
+    user_id, event_type = record.get("user_id"), record.get("event_type")
+    if not isinstance(user_id, int) or isinstance(user_id, bool):
         return "user_id must be an integer"
-    if record.get("event_type") not in EVENT_TYPES:
-        return f"event_type must be one of {sorted(EVENT_TYPES)}, got {record.get('event_type')!r}"
+    if not USER_ID_MIN <= user_id <= USER_ID_MAX:
+        return f"user_id {user_id} does not fit in 64 bits ({USER_ID_MIN} to {USER_ID_MAX})"
+    if not isinstance(event_type, str) or event_type not in EVENT_TYPES:
+        return f"event_type must be one of {sorted(EVENT_TYPES)}, got {event_type!r}"
     return None
 
 
@@ -93,6 +98,7 @@ def _plainly_valid(record: dict[str, Any], day: date) -> bool:
         and type(page) is str
         and page
         and type(user_id) is int
+        and USER_ID_MIN <= user_id <= USER_ID_MAX
         and type(event_type) is str
         and event_type in EVENT_TYPES
         and type(event_ts) is str
@@ -141,6 +147,7 @@ def _plain_events(records: list[dict[str, Any]], flat: list[int], day: date) -> 
     if not (
         all(set(map(type, column)) <= {str} for column in (event_id, session_id, event_type, event_ts, page))
         and set(map(type, user_id)) <= {int}
+        and (not user_id or (min(user_id) >= USER_ID_MIN and max(user_id) <= USER_ID_MAX))
         and "" not in event_id
         and "" not in session_id
         and "" not in page
@@ -203,8 +210,7 @@ def parse_event_file(content: bytes, source: str, day: date) -> tuple[pd.DataFra
 def _events_piece(columns: list[list[Any]], source: str) -> pd.DataFrame:
     """One file's events as a frame, from the columns of the six fields and of the line numbers.
 
-    The fields are strings (the contract checks make them so) but for user_id: int64, or Python ints
-    where one does not fit, which `events_frame` types as one column of every event's id would be.
+    The fields are strings (the contract checks make them so) but for user_id: int64.
     """
     event_id, user_id, session_id, event_type, event_ts, page, numbers = columns
     return pd.DataFrame(
@@ -229,11 +235,8 @@ def _shared(values: list[str]) -> "np.ndarray[Any, Any]":
 
 
 def _user_ids(values: list[int]) -> "np.ndarray[Any, Any]":
-    """int64 ids, or, when one does not fit, the ids themselves (an object column)."""
-    try:
-        return np.array(values, dtype=np.int64)
-    except OverflowError:
-        return np.array(values, dtype=object)
+    """int64 ids (the contract checks refused any that does not fit)."""
+    return np.array(values, dtype=np.int64)
 
 
 def events_frame(events: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -243,8 +246,7 @@ def events_frame(events: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     positions and taken once, so no other frame of all the events is held beside `events`.
     """
     event_ts = pd.DatetimeIndex(_utc_timestamps(events["event_ts"]))
-    # Ids beyond int64 make an object column of Python ints: typed as one column of them all would be.
-    user_id = events["user_id"].infer_objects()
+    user_id = events["user_id"]
     event_id = events["event_id"].to_numpy()
     first = _first_landed_copies(events["_source"], events["_line"], event_id)
     rows = first[positions_by_time_then_id(event_ts[first], event_id[first])]

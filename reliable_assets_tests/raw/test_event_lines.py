@@ -82,6 +82,27 @@ BAD_LINES: list[tuple[str, str, str]] = [
     (_line("x", user_id="7"), "invalid_record", "user_id must be an integer"),
     (_line("x", user_id=True), "invalid_record", "user_id must be an integer"),
     (_line("x", user_id=7.0), "invalid_record", "user_id must be an integer"),
+    # Beyond int64 an id would wrap to another user's (2**63 became -2**63) or fail the whole load.
+    (
+        _line("x", user_id=2**63),
+        "invalid_record",
+        f"user_id {2**63} does not fit in 64 bits ({-(2**63)} to {2**63 - 1})",
+    ),
+    (
+        _line("x", user_id=-(2**63) - 1),
+        "invalid_record",
+        f"user_id {-(2**63) - 1} does not fit in 64 bits ({-(2**63)} to {2**63 - 1})",
+    ),
+    (
+        _line("x", event_type=["page_view"]),
+        "invalid_record",
+        f"event_type must be one of {EVENT_TYPE_CHOICES}, got ['page_view']",
+    ),
+    (
+        _line("x", event_type={"kind": "page_view"}),
+        "invalid_record",
+        f"event_type must be one of {EVENT_TYPE_CHOICES}, got {{'kind': 'page_view'}}",
+    ),
     (
         _line("x", event_type="teleport"),
         "invalid_record",
