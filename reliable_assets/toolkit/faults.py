@@ -68,7 +68,7 @@ def _classify_one(error: BaseException) -> Fault | None:
     if isinstance(error, PermanentHTTPError):
         return Fault(transient=False, reason=str(error))
     if isinstance(error, TransientHTTPError):
-        return Fault(transient=True, reason=str(error))
+        return Fault(transient=True, reason=str(error), retry_after_s=error.retry_after)
     if isinstance(error, requests.Timeout | requests.ConnectionError):
         return Fault(transient=True, reason=f"{type(error).__name__}: {error}")
     if isinstance(error, WarehouseLockTimeoutError):

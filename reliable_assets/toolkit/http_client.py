@@ -31,11 +31,14 @@ DEFAULT_HINTS: Mapping[int, str] = {
 class HTTPClientError(Exception):
     """A GET that did not produce JSON; `status` is the last HTTP status, if any."""
 
-    def __init__(self, message: str, *, url: str, attempts: int, status: int | None) -> None:
+    def __init__(
+        self, message: str, *, url: str, attempts: int, status: int | None, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.url = url
         self.attempts = attempts
         self.status = status
+        self.retry_after = retry_after  # the last answer's Retry-After, in seconds
 
 
 class TransientHTTPError(HTTPClientError):
@@ -141,6 +144,7 @@ def get_json(
                         url=url,
                         attempts=attempt,
                         status=retry.status,
+                        retry_after=retry.wait,
                     ) from None
                 if attempt == max_attempts:
                     raise TransientHTTPError(
@@ -150,6 +154,7 @@ def get_json(
                         url=url,
                         attempts=attempt,
                         status=retry.status,
+                        retry_after=retry.wait,
                     ) from None
                 delay = (
                     retry.wait

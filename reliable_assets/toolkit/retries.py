@@ -49,6 +49,7 @@ class Backoff:
 
 
 STEP_RETRIES = Backoff(max_retries=3, base_delay_s=2.0, max_delay_s=30.0)
+MAX_STEP_WAIT_S = 300.0
 WRITE_RETRIES = Backoff(max_retries=4, base_delay_s=0.2, max_delay_s=5.0)
 _rng = random.Random()  # noqa: S311 (jitter, not security)
 
@@ -86,6 +87,14 @@ def retried_if_transient(compute: Callable[..., Any]) -> Callable[..., Any]:
                 allow_retries=False,
             )
         wait = STEP_RETRIES.delay(context.retry_number + 1, fault, _rng)
+        if wait > MAX_STEP_WAIT_S:  # a server that asks for more: not worth holding a run slot
+            return PermanentFailure(
+                description=(
+                    f"{what}: the server asked to wait {wait:.0f} s ({fault.reason}), longer than a step"
+                    f" waits ({MAX_STEP_WAIT_S:.0f} s); re-run the partition after that."
+                ),
+                allow_retries=False,
+            )
         context.log.warning(f"{what}: transient fault, step retried in {wait:.1f} s: {fault.reason}")
         return dg.RetryRequested(max_retries=STEP_RETRIES.max_retries, seconds_to_wait=wait)
 

@@ -34,9 +34,13 @@ def test_fx_rates_ride_out_a_flaky_api(
 
 
 def test_a_rejected_token_fails_at_once_and_says_what_to_fix(
-    data_dir: Path, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path,
+    instance: dg.DagsterInstance,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
-    """A 401 is permanent: one request, no step retry, and the message names RATES_API_TOKEN."""
+    """A 401 is permanent: one request, no step retry, the message names RATES_API_TOKEN, and
+    neither token appears in the run's events or anything printed."""
     with RatesAPIServer(0, Faults(token="s3cret-token")) as server:
         monkeypatch.setenv("RATES_API_URL", server.url)
         monkeypatch.setenv("RATES_API_TOKEN", "wrong-token")
@@ -49,6 +53,11 @@ def test_a_rejected_token_fails_at_once_and_says_what_to_fix(
     assert "RATES_API_TOKEN" in message
     assert "wrong-token" not in message
     assert not _events_of(instance, outcome.run_id, dg.DagsterEventType.STEP_UP_FOR_RETRY)
+    printed = capfd.readouterr()
+    logged = [str(entry) for entry in instance.all_logs(outcome.run_id)]
+    for secret in ("s3cret-token", "wrong-token"):
+        assert secret not in printed.out + printed.err
+        assert not [entry for entry in logged if secret in entry]
 
 
 def test_events_without_landing_files_fail_with_a_clear_message(

@@ -19,8 +19,9 @@ from reliable_assets.definitions import defs
 from reliable_assets.graph_runs import execute_assets
 from reliable_assets.raw.resources import RatesApi
 from reliable_assets.simulator.rates_api import Faults, RatesAPIServer
+from reliable_assets.toolkit.http_client import TransientHTTPError
 from reliable_assets.toolkit.partition_days import RANGE_END_TAG, RANGE_START_TAG
-from reliable_assets.toolkit.retries import STEP_ATTEMPT_METADATA
+from reliable_assets.toolkit.retries import MAX_STEP_WAIT_S, STEP_ATTEMPT_METADATA, retried_if_transient
 
 FIRST = date(2024, 3, 1)
 DAYS = 14
@@ -121,3 +122,34 @@ def test_a_dropped_connection_is_retried_by_the_step_and_the_attempt_recorded(
     assert outcome.success
     assert len(_events(instance, outcome.run_id, dg.DagsterEventType.STEP_UP_FOR_RETRY)) == 1
     assert _fx_metadata(instance)[STEP_ATTEMPT_METADATA] == 2
+
+
+def _flaky_asset(retry_after_s: float) -> dg.AssetsDefinition:
+    """An asset whose first attempt meets an API that gave up asking for `retry_after_s` seconds."""
+    attempts: list[int] = []
+
+    @dg.asset
+    @retried_if_transient
+    def flaky(context: dg.AssetExecutionContext) -> dg.Output[int]:
+        attempts.append(context.retry_number)
+        if len(attempts) == 1:
+            raise TransientHTTPError("HTTP 429", url="u", attempts=5, status=429, retry_after=retry_after_s)
+        return dg.Output(len(attempts))
+
+    return flaky
+
+
+def test_the_step_retry_waits_at_least_what_the_server_asked() -> None:
+    result = dg.materialize([_flaky_asset(1.2)])
+    assert result.success
+    (retry,) = result.filter_events(lambda event: event.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY)
+    assert retry.step_retry_data.seconds_to_wait >= 1.2
+
+
+def test_a_wait_longer_than_a_step_holds_its_slot_fails_saying_when_to_rerun() -> None:
+    result = dg.materialize([_flaky_asset(MAX_STEP_WAIT_S + 1)], raise_on_error=False)
+    assert not result.success
+    assert not result.filter_events(lambda event: event.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY)
+    error = result.get_step_failure_events()[0].step_failure_data.error
+    assert error is not None
+    assert "asked to wait" in error.to_string()
