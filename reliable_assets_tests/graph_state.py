@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from reliable_assets import paths
 from reliable_assets.toolkit.content_hash import frame_content_hash
@@ -35,3 +36,9 @@ def lake_hashes() -> dict[str, str]:
 
 def state() -> dict[str, str]:
     return {**table_hashes(), **lake_hashes()}
+
+
+def state_of(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """`state()` of the world whose data folder is `data_dir` (the environment is pointed there)."""
+    monkeypatch.setenv("RELIABLE_ASSETS_DATA_DIR", str(data_dir))
+    return state()

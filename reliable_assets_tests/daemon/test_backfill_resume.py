@@ -17,7 +17,6 @@ Dagster 1.13), and every further layer adds that wait twice.
 import shutil
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -44,11 +43,6 @@ mutation Reexecute($id: String!) {
   }
 }
 """
-
-
-def _state(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    monkeypatch.setenv("RELIABLE_ASSETS_DATA_DIR", str(data_dir))
-    return graph_state.state()
 
 
 def test_a_failed_chunk_resumes_from_failure_to_a_clean_runs_content(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -99,4 +93,6 @@ def test_a_failed_chunk_resumes_from_failure_to_a_clean_runs_content(monkeypatch
             clean_run = execute_assets(defs(), instance, BACKFILLED, "clean", span, log_level="WARNING")
             assert clean_run.success
         lap("clean in-process run")
-        assert _state(world.data_dir, monkeypatch) == _state(clean.data_dir, monkeypatch)
+        assert graph_state.state_of(world.data_dir, monkeypatch) == graph_state.state_of(
+            clean.data_dir, monkeypatch
+        )

@@ -18,7 +18,6 @@ import signal
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -88,11 +87,6 @@ def _wait_for(what: str, done: Callable[[], bool]) -> None:
         time.sleep(1)
 
 
-def _state(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    monkeypatch.setenv("RELIABLE_ASSETS_DATA_DIR", str(data_dir))
-    return graph_state.state()
-
-
 def test_a_killed_run_worker_is_noticed_and_rerun_to_a_clean_runs_content(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -141,4 +135,6 @@ def test_a_killed_run_worker_is_noticed_and_rerun_to_a_clean_runs_content(
             span = {RANGE_START_TAG: START.isoformat(), RANGE_END_TAG: LAST.isoformat()}
             assert execute_assets(defs(), clean_instance, ASSETS, "clean", span, log_level="WARNING").success
         lap("clean in-process run")
-        assert _state(world.data_dir, monkeypatch) == _state(clean.data_dir, monkeypatch)
+        assert graph_state.state_of(world.data_dir, monkeypatch) == graph_state.state_of(
+            clean.data_dir, monkeypatch
+        )

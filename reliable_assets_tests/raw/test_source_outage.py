@@ -69,11 +69,6 @@ def _count(instance: dg.DagsterInstance, run_id: str, kind: dg.DagsterEventType)
     return len(instance.get_records_for_run(run_id, of_type=kind).records)
 
 
-def _state_of(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    monkeypatch.setenv("RELIABLE_ASSETS_DATA_DIR", str(data_dir))
-    return graph_state.state()
-
-
 def test_an_unreachable_source_mid_backfill_is_retried_then_resumed_to_a_clean_runs_content(
     data_dir: Path,
     tmp_path: Path,
@@ -113,4 +108,4 @@ def test_an_unreachable_source_mid_backfill_is_retried_then_resumed_to_a_clean_r
     monkeypatch.setenv("RELIABLE_ASSETS_DATA_DIR", str(clean_dir))
     with dg.instance_for_test() as clean_instance:
         assert _extract(clean_instance, source_url, FIRST_CHUNK + SECOND_CHUNK, "clean").success
-    assert _state_of(data_dir, monkeypatch) == _state_of(clean_dir, monkeypatch)
+    assert graph_state.state_of(data_dir, monkeypatch) == graph_state.state_of(clean_dir, monkeypatch)
