@@ -22,6 +22,8 @@ from reliable_assets.toolkit.warehouse_io_manager import WarehouseIOManager
 
 DEPLOYMENT_ENV_VAR = "DAGSTER_DEPLOYMENT"
 DEFAULT_RATES_API_URL = "http://127.0.0.1:8765"
+RATES_RATE_ENV_VAR = "RATES_API_REQUESTS_PER_SECOND"
+DEFAULT_RATES_REQUESTS_PER_SECOND = 10.0
 
 RESOURCE_KEYS = frozenset(
     {
@@ -36,6 +38,10 @@ RESOURCE_KEYS = frozenset(
         "alerts",
     }
 )
+
+
+class InvalidSettingError(ValueError):
+    """An environment variable holds a value the project cannot use."""
 
 
 class UnknownDeploymentError(ValueError):
@@ -62,7 +68,26 @@ def _rates_api() -> RatesApi:
     return RatesApi(
         base_url=dg.EnvVar("RATES_API_URL") if url else DEFAULT_RATES_API_URL,
         token=dg.EnvVar("RATES_API_TOKEN") if os.environ.get("RATES_API_TOKEN") else None,
+        max_requests_per_second=_requests_per_second(),
     )
+
+
+def _requests_per_second() -> float:
+    """RATES_API_REQUESTS_PER_SECOND: the client's pace, to set below the API's own limit."""
+    text = os.environ.get(RATES_RATE_ENV_VAR, "").strip()
+    if not text:
+        return DEFAULT_RATES_REQUESTS_PER_SECOND
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = 0.0
+    if not rate > 0:
+        raise InvalidSettingError(
+            f"{RATES_RATE_ENV_VAR}={text!r} is not a positive number of requests per second;"
+            " set it below the rates API's limit (e.g. 4 for an API that allows 5) or unset it"
+            f" for the default of {DEFAULT_RATES_REQUESTS_PER_SECOND:g}."
+        )
+    return rate
 
 
 def _alerts(warehouse: Any) -> AlertSink:

@@ -22,7 +22,7 @@ class RatesApi(dg.ConfigurableResource):
     timeout_seconds: float = 10.0
     max_attempts: int = 5
     max_requests_per_second: float = Field(
-        default=4.0,
+        default=10.0,
         gt=0,
         description="Client-side limit, kept below the API's own (the simulator's: --rate-limit).",
     )

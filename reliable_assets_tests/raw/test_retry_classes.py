@@ -18,6 +18,7 @@ import requests
 from reliable_assets.definitions import defs
 from reliable_assets.graph_runs import execute_assets
 from reliable_assets.raw.resources import RatesApi
+from reliable_assets.settings import InvalidSettingError
 from reliable_assets.simulator.rates_api import Faults, RatesAPIServer
 from reliable_assets.toolkit.http_client import TransientHTTPError
 from reliable_assets.toolkit.partition_days import RANGE_END_TAG, RANGE_START_TAG
@@ -45,7 +46,7 @@ def _fx_metadata(instance: dg.DagsterInstance) -> dict[str, Any]:
 def test_a_14_day_backfill_rides_out_5xx_and_429s_and_waits_as_told(
     data_dir: Path, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """30 % of answers 503 and a server limit (2/s) below the client's pace (4/s): every day
+    """30 % of answers 503 and a server limit (2/s) below the client's pace (10/s): every day
     loads, the retries are in the metadata, and no request came before its Retry-After ran out."""
     with RatesAPIServer(0, Faults(fail_rate=0.3, rate_limit=2, seed=11)) as server:
         monkeypatch.setenv("RATES_API_URL", server.url)
@@ -74,9 +75,9 @@ def test_a_14_day_backfill_rides_out_5xx_and_429s_and_waits_as_told(
 def test_under_the_apis_limit_the_client_never_meets_a_429(
     data_dir: Path, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The client-side rate (RatesApi.max_requests_per_second, 4/s) keeps a backfill under a limit
-    of 5/s: 14 days, 14 requests, not one refused."""
-    assert RatesApi.model_fields["max_requests_per_second"].default < 5
+    """The client-side rate (RATES_API_REQUESTS_PER_SECOND=4) keeps a backfill under a limit of
+    5/s: 14 days, 14 requests, not one refused."""
+    monkeypatch.setenv("RATES_API_REQUESTS_PER_SECOND", "4")
     with RatesAPIServer(0, Faults(rate_limit=5)) as server:
         monkeypatch.setenv("RATES_API_URL", server.url)
         outcome = execute_assets(defs(), instance, ["raw/fx_rates"], "fx", FOURTEEN_DAYS, log_level="WARNING")
@@ -155,3 +156,12 @@ def test_a_wait_longer_than_a_step_holds_its_slot_fails_saying_when_to_rerun() -
     error = result.get_step_failure_events()[0].step_failure_data.error
     assert error is not None
     assert "asked to wait" in error.to_string()
+
+
+@pytest.mark.parametrize("value", ["fast", "0", "-3"])
+def test_a_pace_that_is_not_a_positive_number_fails_the_load_naming_the_variable(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RATES_API_REQUESTS_PER_SECOND", value)
+    with pytest.raises(InvalidSettingError, match=f"RATES_API_REQUESTS_PER_SECOND='{value}'"):
+        defs()
