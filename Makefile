@@ -46,8 +46,10 @@ chromium:  ## install Debian's chromium for the UI test when it is missing (apt-
 	  || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y --no-install-recommends chromium >/dev/null; }; }
 	@test -x $(CHROMIUM) || { echo "no Chromium at $(CHROMIUM): install it (Debian: apt-get install chromium)"; exit 1; }
 
+# Three workers on two cores: the whole-deployment tests (daemon/) spend most of their minutes
+# waiting on the daemon's ticks, so a third worker keeps both cores busy meanwhile.
 test: setup chromium  ## run the test suite (installs Debian's chromium for the UI test if missing)
-	$(RUN)/pytest -n 2
+	$(RUN)/pytest -n 3
 
 # Ctrl-C reaches every process of the recipe (the terminal signals its whole foreground process
 # group); the trap also stops the rates API when `dagster dev` ends by itself.
