@@ -7,8 +7,8 @@ deadlocks, connection and shutdown errors, DuckDB and SQLite lock conflicts, S3 
 configuration and plain code errors (a `ZeroDivisionError` fails the same way every time).
 
 The error itself and every error it was raised from (`__cause__`, `__context__`, SQLAlchemy's
-`.orig`) are looked at, so a driver error wrapped by a library is still recognised. Drivers are
-imported lazily: a deployment that never loads psycopg2 or botocore does not pay for it.
+`.orig`) are looked at, so a driver error wrapped by a library is still recognised. psycopg2 and
+botocore are imported only for their own errors: the embedded deployment never loads them.
 """
 
 import sqlite3

@@ -8,9 +8,9 @@ project has one. Instead:
   `Retry-After`, at most `STEP_RETRIES.max_retries` times; anything else fails the step at once,
   with no retry of any kind, and a message that says what went wrong and that retrying will not
   fix it. The attempt number goes into the output metadata (`step_attempt`).
-* `call_retried_if_transient` re-runs one call, for a warehouse transaction that met a
-  serialization failure or a dropped connection: each write is one transaction that either
-  committed or rolled back, so running it again is safe.
+* `call_retried_if_transient` re-runs one call: the IO managers' reads and writes, which run
+  outside the asset's body. A warehouse write is one transaction and a file is written whole, so
+  a write that met a serialization failure or a dropped connection is safe to run again.
 
 Instance-level run retries (`dagster.yaml`, `retry_on_asset_or_op_failure: false`) only re-run
 crashed run workers, never a step that failed.
@@ -55,17 +55,10 @@ _rng = random.Random()  # noqa: S311 (jitter, not security)
 
 
 class PermanentFailure(dg.Failure):
-    """A step error a retry cannot fix; raised with no retry allowed."""
+    """A step error a retry cannot fix, or no longer worth retrying: fails with no retry allowed."""
 
-
-def permanent_failure(fault: Fault, what: str) -> PermanentFailure:
-    return PermanentFailure(
-        description=(
-            f"{what} failed: {fault.reason}. Not retried: the same input fails the same way; fix the"
-            " cause named here (data, configuration or code), then re-run the partition."
-        ),
-        allow_retries=False,
-    )
+    def __init__(self, description: str) -> None:
+        super().__init__(description=description, allow_retries=False)
 
 
 def retried_if_transient(compute: Callable[..., Any]) -> Callable[..., Any]:
@@ -77,23 +70,20 @@ def retried_if_transient(compute: Callable[..., Any]) -> Callable[..., Any]:
         fault = classify(error)
         what = f"{context.op_def.name} (attempt {context.retry_number + 1})"
         if not fault.transient:
-            return permanent_failure(fault, what)
+            return PermanentFailure(
+                f"{what} failed: {fault.reason}. Not retried: the same input fails the same way; fix"
+                " the cause named here (data, configuration or code), then re-run the partition."
+            )
         if context.retry_number >= STEP_RETRIES.max_retries:
             return PermanentFailure(
-                description=(
-                    f"{what} gave up after {context.retry_number + 1} attempts, each with a transient"
-                    f" fault; last: {fault.reason}. The dependency may be down: re-run once it is back."
-                ),
-                allow_retries=False,
+                f"{what} gave up after {context.retry_number + 1} attempts, each with a transient"
+                f" fault; last: {fault.reason}. The dependency may be down: re-run once it is back."
             )
         wait = STEP_RETRIES.delay(context.retry_number + 1, fault, _rng)
         if wait > MAX_STEP_WAIT_S:  # a server that asks for more: not worth holding a run slot
             return PermanentFailure(
-                description=(
-                    f"{what}: the server asked to wait {wait:.0f} s ({fault.reason}), longer than a step"
-                    f" waits ({MAX_STEP_WAIT_S:.0f} s); re-run the partition after that."
-                ),
-                allow_retries=False,
+                f"{what}: the server asked to wait {wait:.0f} s ({fault.reason}), longer than a step"
+                f" waits ({MAX_STEP_WAIT_S:.0f} s); re-run the partition after that."
             )
         context.log.warning(f"{what}: transient fault, step retried in {wait:.1f} s: {fault.reason}")
         return dg.RetryRequested(max_retries=STEP_RETRIES.max_retries, seconds_to_wait=wait)
@@ -129,7 +119,7 @@ def retried_if_transient(compute: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _with_attempt(item: Any, context: dg.AssetExecutionContext) -> Any:
-    """Outputs and materializations carry the step attempt that produced them."""
+    """Outputs carry the step attempt that produced them."""
     if isinstance(item, dg.Output):
         attempt = context.retry_number + 1
         return item.with_metadata({**(item.metadata or {}), STEP_ATTEMPT_METADATA: attempt})

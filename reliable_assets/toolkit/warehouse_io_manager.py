@@ -172,11 +172,10 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         return frame
 
     def _read(self, context: dg.InputContext, label: str, schema: str, table: str) -> pd.DataFrame:
-        asset_key = context.asset_key
         if not self.warehouse.table_exists(schema, table):
             raise TableNotFoundError(
                 f"{label} has no table {schema}.{table} in the warehouse yet: materialize"
-                f" {asset_key.to_user_string()} (the partitions this run reads) first."
+                f" {context.asset_key.to_user_string()} (the partitions this run reads) first."
             )
         partitions = context_partitions(context)
         if partitions is None:
