@@ -44,6 +44,10 @@ Figures (printed, never asserted):
   `year_backfill_other_runs`, `year_backfill_peak_rss_gib`, `year_backfill_status_ok` (1 if
   COMPLETED_SUCCESS), `year_backfill_step_compute_s` (sum over the backfill's runs of each step's
   STEP_START..STEP_SUCCESS/FAILURE time, from `instance.get_run_step_stats`);
+- `year_backfill_cpu_s` and `year_backfill_cpu_<role>_s`: CPU seconds (user + system) the code
+  server, its run workers (`code_server_children`), the webserver and the daemon used from launch
+  to settled, sampled with the RSS (see `ProcessTreeSampler`); set beside wall time x cores they say
+  whether the machine was busy and with what;
 - `per_partition_overhead_s` = (wall time x run slots - step compute) / days: run-slot seconds per
   simulated day not spent inside a step (daemon iterations, queueing, run-worker and step-process
   start-up, code loading, pool waits). Run slots = the instance's limit on concurrent runs of a
@@ -293,6 +297,7 @@ class Measurement:
     timed_out: bool
     peak_rss_bytes: int
     peak_processes: int
+    cpu_s_by_role: dict[str, float]
     runs: list[RunInfo]
     other_runs: list[RunInfo]
     run_slots: int
@@ -649,6 +654,7 @@ def measure(label: str, days: int, per_partition: bool, options: Options) -> Mea
                 wait_until_idle(world.home, SETTLE_QUIET_S, deadline)
                 elapsed = time.monotonic() - launched - SETTLE_QUIET_S
             peak_rss, peak_processes = sampler.peak_rss_bytes, sampler.peak_processes
+            cpu_s_by_role = sampler.cpu_seconds_by_role()
         # the service is stopped: read the instance directly
         runs, others, slots = read_runs(world.home, ids)
     follow_ups = [run for run in others if run.sensor in FOLLOW_UP_SENSORS]
@@ -662,6 +668,7 @@ def measure(label: str, days: int, per_partition: bool, options: Options) -> Mea
         timed_out=timed_out,
         peak_rss_bytes=peak_rss,
         peak_processes=peak_processes,
+        cpu_s_by_role=cpu_s_by_role,
         runs=runs,
         other_runs=others,
         run_slots=slots if slots is not None else max(1, _peak_concurrency(runs)),
@@ -734,10 +741,20 @@ def report(label: str, result: Measurement) -> None:
     )
     for run in result.other_runs:
         print(f"  [{label}] run NOT from the backfill: {run.run_id} {run.status} {_assets_text(run)}")
+    cpu = result.cpu_s_by_role
+    print(
+        f"  [{label}] CPU seconds while it ran ({sum(cpu.values()):.0f} in all, of"
+        f" {result.elapsed_s * (os.cpu_count() or 1):.0f} core-seconds): "
+        + ", ".join(f"{role} {seconds:.0f}" for role, seconds in sorted(cpu.items(), key=lambda i: -i[1]))
+    )
 
 
 def _figure_name(step_key: str) -> str:
     return "profile_" + re.sub(r"[^0-9a-zA-Z]+", "_", step_key).strip("_").lower() + "_s"
+
+
+def _cpu_figure(role: str) -> str:
+    return "year_backfill_cpu_" + re.sub(r"[^0-9a-zA-Z]+", "_", role).strip("_").lower() + "_s"
 
 
 def profile(result: Measurement) -> dict[str, float]:
@@ -802,6 +819,8 @@ def run() -> dict[str, float]:
             "year_backfill_peak_rss_gib": round(main.peak_rss_bytes / 2**30, 3),
             "year_backfill_status_ok": 1.0 if main.ok else 0.0,
             "year_backfill_step_compute_s": round(main.step_compute_s, 2),
+            "year_backfill_cpu_s": round(sum(main.cpu_s_by_role.values()), 1),
+            **{_cpu_figure(role): round(seconds, 1) for role, seconds in main.cpu_s_by_role.items()},
             "per_partition_overhead_s": round(
                 (main.elapsed_s * main.run_slots - main.step_compute_s) / main.days, 3
             ),

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,7 +129,7 @@ class Service:
         self.url = url
         self.location = location
         self.repository = repository
-        self.pids: list[int] = []
+        self.pids: dict[int, str] = {}  # pid -> name, of every process the service started
         self._stack = stack
 
     def spawn(self, command: list[str], name: str) -> subprocess.Popen[bytes]:
@@ -137,7 +137,7 @@ class Service:
         log = self.world.root / f"{name}.log"
         process = _spawn(command, self.world, log)
         self._stack.callback(stop_group, process)
-        self.pids.append(process.pid)
+        self.pids[process.pid] = name
         return process
 
     def start_daemon(self) -> None:
@@ -301,7 +301,7 @@ def running_service(world: World) -> Iterator[Service]:
         url = f"http://127.0.0.1:{port}/graphql"
         location, repository = _wait_for_location(GraphQL(url), webserver, log)
         service = Service(world, stack, url, location, repository)
-        service.pids.extend([code_server.pid, webserver.pid])
+        service.pids.update({code_server.pid: "code_server", webserver.pid: "webserver"})
         yield service
 
 
@@ -324,34 +324,50 @@ def _start_code_server(world: World, stack: ExitStack) -> subprocess.Popen[bytes
 
 
 class ProcessTreeSampler:
-    """Every `interval_s`, the summed RSS of some processes and their descendants; keeps the peak.
+    """Every `interval_s`, the summed RSS of some processes and their descendants (keeps the
+    peak), and the CPU seconds each has used, by role.
 
     RSS counts shared pages (libraries, copy-on-write) once per process, so the sum overstates the
-    memory the tree really holds; it is the figure `ps`/`top` users add up.
+    memory the tree really holds; it is the figure `ps`/`top` users add up. CPU seconds are each
+    process's user + system time at its last sample: a process that lives less than one interval
+    is missed, and one that ends loses its last interval (run workers live seconds to minutes).
+    Roles: a root's name for the root itself, `<name> children` for its descendants (the code
+    server's children are the run workers).
     """
 
-    def __init__(self, root_pids: Sequence[int], interval_s: float = 0.5) -> None:
-        self.root_pids = list(root_pids)
+    def __init__(self, roots: Mapping[int, str], interval_s: float = 0.5) -> None:
+        self.roots = dict(roots)
         self.interval_s = interval_s
         self.peak_rss_bytes = 0
         self.peak_processes = 0
         self.samples = 0
+        self._cpu_s: dict[tuple[int, float], tuple[str, float]] = {}  # (pid, started) -> role, seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="rss-sampler", daemon=True)
 
+    def cpu_seconds_by_role(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for role, seconds in self._cpu_s.values():
+            totals[role] = totals.get(role, 0.0) + seconds
+        return totals
+
     def sample(self) -> int:
-        processes: dict[int, Any] = {}
-        for pid in self.root_pids:
+        processes: dict[int, tuple[Any, str]] = {}
+        for pid, name in self.roots.items():
             try:
                 root = psutil.Process(pid)
-                for process in [root, *root.children(recursive=True)]:
-                    processes[process.pid] = process
+                processes[root.pid] = (root, name)
+                for child in root.children(recursive=True):
+                    processes[child.pid] = (child, f"{name} children")
             except psutil.Error:
                 continue
         total = 0
-        for process in processes.values():
+        for process, role in processes.values():
             try:
-                total += int(process.memory_info().rss)
+                with process.oneshot():
+                    total += int(process.memory_info().rss)
+                    times = process.cpu_times()
+                    self._cpu_s[(process.pid, process.create_time())] = (role, times.user + times.system)
             except psutil.Error:  # exited between listing and reading
                 continue
         self.samples += 1
