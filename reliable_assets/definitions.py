@@ -11,6 +11,7 @@ from reliable_assets.ops.freshness import (
     partition_freshness_checks,
     with_freshness_policy,
 )
+from reliable_assets.ops.lineage import openlineage_sensor
 from reliable_assets.ops.reprocess import reprocess_dead_letters
 from reliable_assets.ops.retention import retention, retention_schedule
 from reliable_assets.raw import assets as raw_assets
@@ -41,6 +42,7 @@ def defs() -> dg.Definitions:
             alert_on_run_failure,
             alert_on_check_failure,
             alert_on_freshness,
+            openlineage_sensor,
             dg.AutomationConditionSensorDefinition(
                 "downstream_automation",
                 target=dg.AssetSelection.all(),
