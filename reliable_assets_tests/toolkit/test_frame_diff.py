@@ -44,12 +44,12 @@ def test_identical_content_reports_no_difference() -> None:
 
 
 def test_a_planted_change_reports_exactly_the_differing_rows() -> None:
-    """Two rows changed (one by 3.5, one by 0.5), one row dropped, one added: the check names exactly
-    those, counts the rate over the union of keys and finds the 3.5 in `revenue`."""
+    """Two rows changed (one by -3.5, one by +0.5), one row dropped, one added: the check names
+    exactly those, counts the rate over the union of keys and finds the 3.5 (absolute) in `revenue`."""
     published = _published()
     shadow = published.copy()
     changed = [(dt.date(2026, 1, 1), "FR"), (dt.date(2026, 1, 2), "JP")]
-    for (day, country), delta in zip(changed, [3.5, -0.5], strict=True):
+    for (day, country), delta in zip(changed, [-3.5, 0.5], strict=True):
         shadow.loc[(shadow["day"] == day) & (shadow["country"] == country), "revenue"] += delta
     dropped = (dt.date(2026, 1, 2), "BR")
     shadow = shadow.loc[~((shadow["day"] == dropped[0]) & (shadow["country"] == dropped[1]))]
@@ -72,7 +72,7 @@ def test_a_planted_change_reports_exactly_the_differing_rows() -> None:
     expected = {(str(day), country) for day, country in [*changed, dropped, (dt.date(2026, 1, 3), "DE")]}
     assert sampled == expected
     fr = next(s for s in samples if s["key"]["country"] == "FR")
-    assert (fr["shadow"]["revenue"], fr["published"]["revenue"]) == ("104.75", "101.25")
+    assert (fr["shadow"]["revenue"], fr["published"]["revenue"]) == ("97.75", "101.25")
 
 
 def test_a_repeated_key_cannot_be_paired_and_counts_as_differing() -> None:
