@@ -237,7 +237,7 @@ CHECKED_ASSETS: tuple[CheckedAsset, ...] = (
     CheckedAsset(
         "warehouse/daily_revenue", TableSource("warehouse", "daily_revenue"), _table("daily_revenue")
     ),
-    CheckedAsset("warehouse/daily_revenue_shadow", NamedTableSource(), _revenue_shadow),
+    CheckedAsset("warehouse/revenue_shadow", NamedTableSource(), _revenue_shadow),
     CheckedAsset(
         "warehouse/dim_customers", TableSource("warehouse", "dim_customers"), _table("dim_customers")
     ),

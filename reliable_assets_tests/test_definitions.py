@@ -22,7 +22,7 @@ EXPECTED_KEYS = {
     "warehouse/daily_events",
     "warehouse/user_features",
     "warehouse/daily_revenue",
-    "warehouse/daily_revenue_shadow",
+    "warehouse/revenue_shadow",
     "ml/segment_models",
     "ml/model_registry",
     "ops/sla_report",

@@ -1,4 +1,4 @@
-"""`warehouse/daily_revenue_shadow`: a candidate version of the revenue logic, run beside the real one.
+"""`warehouse/revenue_shadow`: a candidate version of the revenue logic, run beside the real one.
 
 Same partitions, backfill policy, upstream and automation as `warehouse/daily_revenue`, plus a
 dependency on it, so that in a shared run the shadow computes after the published partition is
@@ -29,7 +29,7 @@ from reliable_assets.warehouse.assets import (
 from reliable_assets.warehouse.checks import TABLE_CHECKS
 from reliable_assets.warehouse.revenue_versions import CONSUMER_VIEW, REVENUE_LOGIC, shadow_target
 
-SHADOW_KEY = dg.AssetKey(["warehouse", "daily_revenue_shadow"])
+SHADOW_KEY = dg.AssetKey(["warehouse", "revenue_shadow"])
 MATCHES_PUBLISHED = "matches_published"
 REVENUE_KEY = ["revenue_date", "country"]
 
