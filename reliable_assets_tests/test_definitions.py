@@ -87,7 +87,8 @@ def test_unknown_deployment_fails_at_load_with_a_clear_message(
     """A typo in DAGSTER_DEPLOYMENT must fail loudly, not fall back to some default."""
     monkeypatch.setenv("DAGSTER_DEPLOYMENT", value)
     with pytest.raises(
-        settings.UnknownDeploymentError, match=r"DAGSTER_DEPLOYMENT=.*use one of \['local', 'prod'\]"
+        settings.UnknownDeploymentError,
+        match=r"DAGSTER_DEPLOYMENT=.*use one of \['local', 'prod', 'staging'\]",
     ):
         defs()
 
