@@ -10,7 +10,7 @@ from typing import Any
 
 import dagster as dg
 
-from reliable_assets import paths, setting_errors
+from reliable_assets import paths
 from reliable_assets.raw.resources import RatesApi
 from reliable_assets.toolkit.alerts import AlertSink
 from reliable_assets.toolkit.dead_letters import DeadLetterQueue
@@ -40,7 +40,8 @@ RESOURCE_KEYS = frozenset(
 )
 
 
-InvalidSettingError = setting_errors.InvalidSettingError  # where callers have always found it
+class InvalidSettingError(ValueError):
+    """An environment variable holds a value the project cannot use."""
 
 
 class UnknownDeploymentError(ValueError):
