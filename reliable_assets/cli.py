@@ -78,7 +78,8 @@ def _add_simulate(subparsers: SubParsers) -> None:
         "simulate",
         help="write the source database and landing files for a run of days (deterministic)",
         description="Write the source database (customers, orders) and the landing zone (hourly event "
-        "files) for the local deployment. Same arguments, same bytes.",
+        "files) of the deployment in DAGSTER_DEPLOYMENT (staging: customer names and emails replaced "
+        "by pseudonyms keyed by STAGING_PSEUDONYM_KEY). Same arguments, same bytes.",
     )
     parser.add_argument("--start", type=_date, required=True, help="first simulated day, YYYY-MM-DD")
     parser.add_argument("--days", type=_int_at_least(1), required=True, help="number of days (at least 1)")
@@ -109,10 +110,11 @@ def _run_simulate(args: argparse.Namespace) -> int:
     )
     from reliable_assets.settings import DeploymentNotReadyError, UnknownDeploymentError  # noqa: PLC0415
     from reliable_assets.simulator.targets import writers_for_deployment  # noqa: PLC0415 (loads dagster)
+    from reliable_assets.toolkit.pseudonyms import PseudonymKeyError  # noqa: PLC0415
 
     try:
         source_writer, landing_writer = writers_for_deployment()
-    except (DeploymentNotReadyError, UnknownDeploymentError) as error:
+    except (DeploymentNotReadyError, UnknownDeploymentError, PseudonymKeyError) as error:
         print(f"reliable-assets simulate: {error}", file=sys.stderr)
         return 2
     summary = simulate(config, source_writer, landing_writer)

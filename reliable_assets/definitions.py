@@ -18,7 +18,10 @@ from reliable_assets.raw.schedules import with_source_schedule
 from reliable_assets.raw.sensors import landing_zone_sensor
 from reliable_assets.toolkit.opt_in import opted_in
 from reliable_assets.warehouse import assets as warehouse_assets
+from reliable_assets.warehouse.releases import promote_daily_revenue, rollback_daily_revenue
+from reliable_assets.warehouse.revenue_versions import candidate_version
 from reliable_assets.warehouse.sensors import order_changes_sensor
+from reliable_assets.warehouse.shadow import build_daily_revenue_shadow
 
 
 @dg.definitions
@@ -26,11 +29,14 @@ def defs() -> dg.Definitions:
     """Built when Dagster loads the code location, so the deployment is read then, not at import."""
     freshness_checks = partition_freshness_checks()
     definitions = dg.Definitions(
-        assets=dg.load_assets_from_modules([raw_assets, warehouse_assets, ml_assets, ops_assets]),
+        assets=[
+            *dg.load_assets_from_modules([raw_assets, warehouse_assets, ml_assets, ops_assets]),
+            build_daily_revenue_shadow(candidate_version()),
+        ],
         asset_checks=freshness_checks,
         resources=settings.resources_for(),
         executor=execution.executor(),
-        jobs=[reprocess_dead_letters, retention],
+        jobs=[reprocess_dead_letters, retention, promote_daily_revenue, rollback_daily_revenue],
         schedules=[retention_schedule],
         sensors=[
             landing_zone_sensor,

@@ -23,6 +23,7 @@ DAILY_ASSETS = [
     "warehouse/daily_events",
     "warehouse/user_features",
     "warehouse/daily_revenue",
+    "warehouse/revenue_shadow",
     "ml/segment_models",
     "ml/model_registry",
 ]

@@ -36,8 +36,10 @@ from reliable_assets.toolkit.runless_checks import (
 )
 from reliable_assets.toolkit.sql import qualified_name, quote_identifier
 from reliable_assets.toolkit.warehouse import Warehouse
+from reliable_assets.toolkit.warehouse_io_manager import table_location
 from reliable_assets.warehouse.checks import TABLE_CHECKS, References
 from reliable_assets.warehouse.reconciliation import not_reprocessed, source_rows_reconciled
+from reliable_assets.warehouse.shadow import matches_published, published_revenue
 
 ROW_COUNT_ANOMALY = "row_count_anomaly"
 # Rows of the report that are not checks of the asset: nothing published to check.
@@ -75,6 +77,7 @@ class DeclaredAsset:
     partitions_def: dg.PartitionsDefinition | None
     partition_expr: str | None
     specs: Mapping[str, dg.AssetCheckSpec]
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -128,6 +131,12 @@ class TableSource:
     table: str
 
 
+@dataclass(frozen=True)
+class NamedTableSource:
+    """The table the asset's ``warehouse_table`` metadata names: the shadow's depends on the
+    candidate the code location was loaded with."""
+
+
 Evaluate = Callable[[Published, str | None, Any], list[dg.AssetCheckResult]]
 
 
@@ -136,7 +145,7 @@ class CheckedAsset:
     """An asset, where its published data is, and its checks computed from that data."""
 
     key: str
-    source: FileSource | TableSource
+    source: FileSource | TableSource | NamedTableSource
     evaluate: Evaluate
 
     @property
@@ -208,6 +217,17 @@ def _fact_orders(
     return [*TABLE_CHECKS["fact_orders"].evaluate(frame, published.references), reconciled]
 
 
+def _revenue_shadow(
+    published: Published, partition: str | None, frame: pd.DataFrame
+) -> list[dg.AssetCheckResult]:
+    start = pd.Timestamp(_day(partition))
+    published_rows = published_revenue(published.warehouse, start, start + pd.Timedelta(days=1))
+    return [
+        *TABLE_CHECKS["daily_revenue"].evaluate(frame, published.references),
+        matches_published(frame, published_rows),
+    ]
+
+
 CHECKED_ASSETS: tuple[CheckedAsset, ...] = (
     CheckedAsset("raw/customers", FileSource("raw", "parquet"), _contracts("raw/customers")),
     CheckedAsset("raw/events", FileSource("raw", "parquet"), _raw_events),
@@ -217,6 +237,7 @@ CHECKED_ASSETS: tuple[CheckedAsset, ...] = (
     CheckedAsset(
         "warehouse/daily_revenue", TableSource("warehouse", "daily_revenue"), _table("daily_revenue")
     ),
+    CheckedAsset("warehouse/revenue_shadow", NamedTableSource(), _revenue_shadow),
     CheckedAsset(
         "warehouse/dim_customers", TableSource("warehouse", "dim_customers"), _table("dim_customers")
     ),
@@ -246,7 +267,13 @@ def declared_asset(definitions: dg.Definitions, key: str) -> DeclaredAsset:
         if isinstance(checks_def, dg.AssetChecksDefinition):
             specs.update({s.name: s for s in checks_def.check_specs if s.asset_key == asset_key})
     expr = assets_def.metadata_by_key[asset_key].get("partition_expr")
-    return DeclaredAsset(asset_key, assets_def.partitions_def, expr if isinstance(expr, str) else None, specs)
+    return DeclaredAsset(
+        asset_key,
+        assets_def.partitions_def,
+        expr if isinstance(expr, str) else None,
+        specs,
+        assets_def.metadata_by_key[asset_key],
+    )
 
 
 def _failing_rows(result: dg.AssetCheckResult) -> int:
@@ -296,11 +323,12 @@ def _present_partitions(
     if isinstance(source, FileSource):
         names = partition_keys_present(published.store(source.store), declared.key, source.extension)
         return [name for name in names if _is_day(name)]
-    if not published.warehouse.table_exists(source.schema, source.table):
+    schema, table = _table_of(source, declared)
+    if not published.warehouse.table_exists(schema, table):
         return None
     column = quote_identifier(declared.partition_expr)
     values = published.warehouse.query(
-        f"SELECT DISTINCT {column} AS partition_value FROM {qualified_name(source.schema, source.table)}"
+        f"SELECT DISTINCT {column} AS partition_value FROM {qualified_name(schema, table)}"
     )["partition_value"]
     return sorted({pd.Timestamp(value).date().isoformat() for value in values.dropna()})
 
@@ -318,17 +346,24 @@ def _read(asset: CheckedAsset, declared: DeclaredAsset, published: Published, pa
     if isinstance(source, FileSource):
         store = published.store(source.store)
         return read_file(store, source, declared.key, declared.partitions_def, partition)
-    if not published.warehouse.table_exists(source.schema, source.table):
+    schema, table = _table_of(source, declared)
+    if not published.warehouse.table_exists(schema, table):
         return None
     if partition is None:
-        return published.warehouse.read_table(source.schema, source.table)
+        return published.warehouse.read_table(schema, table)
     start = datetime.combine(date.fromisoformat(partition), datetime.min.time())
     frame = published.warehouse.read_table(
-        source.schema,
-        source.table,
+        schema,
+        table,
         partition=PartitionFilter.time_range(str(declared.partition_expr), start, start + timedelta(days=1)),
     )
     return None if frame.empty else frame
+
+
+def _table_of(source: TableSource | NamedTableSource, declared: DeclaredAsset) -> tuple[str, str]:
+    if isinstance(source, TableSource):
+        return source.schema, source.table
+    return table_location(declared.key, declared.metadata)
 
 
 def _row_count_anomaly(
@@ -349,7 +384,7 @@ def evaluate_asset(
     if declared.partitions_def is None:
         data = _read(asset, declared, published, None)
         if data is None:
-            missing = TABLE_EXISTS if isinstance(asset.source, TableSource) else FILE_EXISTS
+            missing = FILE_EXISTS if isinstance(asset.source, FileSource) else TABLE_EXISTS
             return [_absent(declared, "-", missing)]
         return _rows(declared, "-", asset.evaluate(published, None, data))
     present = _present_partitions(asset, declared, published)

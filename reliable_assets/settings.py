@@ -1,6 +1,6 @@
 """The deployment switch: `DAGSTER_DEPLOYMENT` picks one set of resources.
 
-Both deployments bind exactly the same resource keys, so an asset never knows where it runs.
+Every deployment binds exactly the same resource keys, so an asset never knows where it runs.
 Nothing here runs at import time; secrets reach resources only through `dg.EnvVar`.
 """
 
@@ -117,48 +117,67 @@ def _optional_env(name: str, default: str) -> str | dg.EnvVar:
     return dg.EnvVar(name) if os.environ.get(name) else default
 
 
-def require_env(*names: str) -> None:
-    """Fail at load, naming every missing variable, rather than at the first run."""
+def require_environment(deployment: str, *names: str) -> None:
+    """Fail at load, naming every missing variable and every name that mixes staging with prod
+    (see `deployment_places`), rather than at the first run."""
+    # Imported here: the S3 key helpers load botocore, which the embedded default never needs.
+    from reliable_assets.deployment_places import separation_problems  # noqa: PLC0415
+
+    problems = []
     missing = [name for name in names if not os.environ.get(name)]
     if missing:
-        raise DeploymentNotReadyError(
-            f"DAGSTER_DEPLOYMENT=prod needs {', '.join(missing)} in the environment "
-            "(see README, Deployments); unset DAGSTER_DEPLOYMENT to run embedded."
-        )
+        problems.append(f"needs {', '.join(missing)} in the environment (see README, Deployments)")
+    problems += separation_problems(deployment, os.environ)
+    if problems:
+        problems.append("unset DAGSTER_DEPLOYMENT to run embedded.")
+        raise DeploymentNotReadyError(f"DAGSTER_DEPLOYMENT={deployment}: {'; '.join(problems)}")
 
 
 def prod_resources() -> dict[str, Any]:
     """PostgreSQL warehouse and source, S3 landing zone, raw layer and model files."""
+    return _remote_resources("prod")
+
+
+def staging_resources() -> dict[str, Any]:
+    """Prod's parts and code, in `staging_…` databases and under `staging/` in S3."""
+    return _remote_resources("staging")
+
+
+def _remote_resources(deployment: str) -> dict[str, Any]:
     # Imported here, not at the top: dagster_aws, boto3, psycopg2 and pgpq cost every process of
     # the embedded default (code server, run workers) about 0.7 s of imports it never uses.
     from dagster_aws.s3 import S3Resource  # noqa: PLC0415
 
+    from reliable_assets.deployment_places import s3_places  # noqa: PLC0415
     from reliable_assets.toolkit.postgres_warehouse import PostgresWarehouse  # noqa: PLC0415
     from reliable_assets.toolkit.s3_io_managers import S3JsonIOManager, S3ParquetIOManager  # noqa: PLC0415
     from reliable_assets.toolkit.s3_landing_zone import S3LandingZone  # noqa: PLC0415
 
-    require_env("WAREHOUSE_POSTGRES_URL", "SOURCE_DATABASE_URL", "LANDING_S3_BUCKET")
+    require_environment(deployment, "WAREHOUSE_POSTGRES_URL", "SOURCE_DATABASE_URL", "LANDING_S3_BUCKET")
     warehouse = PostgresWarehouse(url=dg.EnvVar("WAREHOUSE_POSTGRES_URL"))
     # boto3 reads the standard AWS_* variables itself, AWS_ENDPOINT_URL included.
     s3 = S3Resource()
     landing_bucket = dg.EnvVar("LANDING_S3_BUCKET")
     raw_bucket = _optional_env("RAW_S3_BUCKET", os.environ["LANDING_S3_BUCKET"])
+    places = s3_places(deployment, os.environ)
     return {
         "source_db": SourceDatabase(url=dg.EnvVar("SOURCE_DATABASE_URL")),
-        "landing_zone": S3LandingZone(
-            bucket=landing_bucket, prefix=_optional_env("LANDING_S3_PREFIX", ""), s3=s3
-        ),
+        "landing_zone": S3LandingZone(bucket=landing_bucket, prefix=places.landing, s3=s3),
         "rates_api": _rates_api(),
         "warehouse": warehouse,
         "dead_letters": DeadLetterQueue(warehouse=warehouse),
-        "raw_io_manager": S3ParquetIOManager(bucket=raw_bucket, prefix="", s3=s3),
-        "model_io_manager": S3JsonIOManager(bucket=raw_bucket, prefix="models", s3=s3),
+        "raw_io_manager": S3ParquetIOManager(bucket=raw_bucket, prefix=places.raw, s3=s3),
+        "model_io_manager": S3JsonIOManager(bucket=raw_bucket, prefix=places.models, s3=s3),
         "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
         "alerts": _alerts(warehouse),
     }
 
 
-_BUILDERS: Mapping[str, Callable[[], dict[str, Any]]] = {"local": local_resources, "prod": prod_resources}
+_BUILDERS: Mapping[str, Callable[[], dict[str, Any]]] = {
+    "local": local_resources,
+    "staging": staging_resources,
+    "prod": prod_resources,
+}
 
 
 def resources_for(deployment: str | None = None) -> dict[str, Any]:

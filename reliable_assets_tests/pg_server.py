@@ -54,9 +54,9 @@ def with_database(url: str, database: str, driver: str = "postgresql") -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_database(url: str) -> str:
-    """A new empty database on ``url``'s server; returns its name."""
-    name = f"t_{os.getpid()}_{next(_DATABASE_NUMBERS)}"
+def create_database(url: str, prefix: str = "t_") -> str:
+    """A new empty database on ``url``'s server, named ``<prefix><pid>_<n>``; returns its name."""
+    name = f"{prefix}{os.getpid()}_{next(_DATABASE_NUMBERS)}"
     connection = psycopg2.connect(libpq_url(url))
     connection.autocommit = True
     try:

@@ -22,6 +22,7 @@ EXPECTED_KEYS = {
     "warehouse/daily_events",
     "warehouse/user_features",
     "warehouse/daily_revenue",
+    "warehouse/revenue_shadow",
     "ml/segment_models",
     "ml/model_registry",
     "ops/sla_report",
@@ -52,10 +53,12 @@ def test_sensors_of_the_contract_are_defined_and_running_by_default(monkeypatch:
 
 
 def test_maintenance_jobs_of_the_contract_are_defined(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DESIGN.md names `reprocess_dead_letters` and `retention`; retention runs daily on its own."""
+    """DESIGN.md names `reprocess_dead_letters`, `promote_daily_revenue`, `rollback_daily_revenue`
+    and `retention`; retention runs daily on its own."""
     monkeypatch.delenv("DAGSTER_DEPLOYMENT", raising=False)
     repository = defs().get_repository_def()
-    assert {"reprocess_dead_letters", "retention"} <= {job.name for job in repository.get_all_jobs()}
+    contract = {"reprocess_dead_letters", "promote_daily_revenue", "rollback_daily_revenue", "retention"}
+    assert contract <= {job.name for job in repository.get_all_jobs()}
     schedule = repository.get_schedule_def("retention_schedule")
     assert schedule.job_name == "retention"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
@@ -84,7 +87,8 @@ def test_unknown_deployment_fails_at_load_with_a_clear_message(
     """A typo in DAGSTER_DEPLOYMENT must fail loudly, not fall back to some default."""
     monkeypatch.setenv("DAGSTER_DEPLOYMENT", value)
     with pytest.raises(
-        settings.UnknownDeploymentError, match=r"DAGSTER_DEPLOYMENT=.*use one of \['local', 'prod'\]"
+        settings.UnknownDeploymentError,
+        match=r"DAGSTER_DEPLOYMENT=.*use one of \['local', 'prod', 'staging'\]",
     ):
         defs()
 

@@ -36,6 +36,7 @@ METRIC_TYPES = {
 
 
 @dg.asset(
+    code_version="v1",
     key=["ml", "segment_models"],
     group_name="ml",
     io_manager_key="model_io_manager",
@@ -117,6 +118,7 @@ class PromotionConfig(dg.Config):
 
 
 @dg.asset(
+    code_version="v1",
     key=["ml", "model_registry"],
     group_name="ml",
     io_manager_key="warehouse_io_manager",

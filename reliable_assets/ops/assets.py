@@ -18,6 +18,7 @@ from reliable_assets.toolkit.versioned_output import versioned_output
 
 
 @dg.asset(
+    code_version="v1",
     key=["ops", "sla_report"],
     group_name="ops",
     io_manager_key="warehouse_io_manager",

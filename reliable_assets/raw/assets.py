@@ -43,6 +43,7 @@ class OrdersExtractConfig(dg.Config):
 
 
 @dg.asset(
+    code_version="v1",
     key=["raw", "orders"],
     check_specs=[
         *pandera_check_specs(RawOrders, ["raw", "orders"], partitions_def=daily),
@@ -94,6 +95,7 @@ def orders(
 
 
 @dg.asset(
+    code_version="v1",
     key=["raw", "events"],
     check_specs=[
         *pandera_check_specs(RawEvents, ["raw", "events"], partitions_def=daily),
@@ -210,6 +212,7 @@ def _line_dead_letter(rejected: Rejected) -> DeadLetter:
 
 
 @dg.asset(
+    code_version="v1",
     key=["raw", "fx_rates"],
     check_specs=pandera_check_specs(RawFxRates, ["raw", "fx_rates"], partitions_def=daily),
     output_required=False,
@@ -250,6 +253,7 @@ def fx_rates(context: dg.AssetExecutionContext, rates_api: RatesApi, warehouse: 
 
 
 @dg.asset(
+    code_version="v1",
     key=["raw", "customers"],
     check_specs=pandera_check_specs(RawCustomers, ["raw", "customers"]),
     output_required=False,

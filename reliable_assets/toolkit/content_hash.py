@@ -58,6 +58,12 @@ def frame_content_hash(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
+def cell_texts(column: pd.Series) -> list[str]:
+    """Each cell's canonical text, as the content hash sees it: equal texts mean equal content
+    (``1`` and ``1.0`` are equal, ``1`` and ``"1"`` are not)."""
+    return _column_fragments(column)
+
+
 _DIGEST_CHUNK_ROWS = 16_384
 _SAMPLE_SIZE = 16_384
 _NULL = "null"

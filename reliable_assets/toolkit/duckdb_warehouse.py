@@ -24,6 +24,7 @@ from reliable_assets.toolkit import duckdb_types
 from reliable_assets.toolkit.partition_filter import PartitionFilter
 from reliable_assets.toolkit.sql import column_list, qualified_name, quote_identifier, validate_identifier
 from reliable_assets.toolkit.warehouse import (
+    SqlTransaction,
     TableNotFoundError,
     Warehouse,
     WarehouseLockTimeoutError,
@@ -117,6 +118,11 @@ class DuckDBWarehouse(Warehouse):
         with self._transaction() as connection:
             connection.execute(sql, list(params or []))
 
+    @contextmanager
+    def transaction(self) -> Iterator[SqlTransaction]:
+        with self._transaction() as connection:
+            yield _DuckDBTransaction(connection)
+
     def table_columns(self, schema: str, table: str) -> dict[str, str]:
         validate_identifier(schema)
         validate_identifier(table)
@@ -197,6 +203,26 @@ class DuckDBWarehouse(Warehouse):
             )
             inserted = _insert_staged(connection, target, frame, all_null)
         return WriteResult(rows_inserted=inserted, rows_deleted=deleted, rows_skipped_stale=skipped)
+
+
+class _DuckDBTransaction:
+    placeholder = "?"
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+        self._connection = connection
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        self._connection.execute(sql, list(params or []))
+
+    def fetch(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        return self._connection.execute(sql, list(params or [])).fetchall()
+
+    def lock(self, name: str) -> None:
+        """Nothing to take: one process writes a DuckDB file, and two transactions of that process
+        that change the same catalog entry or row conflict, so the second fails instead of waiting."""
+
+    def ensure_schema(self, schema: str) -> None:
+        self._connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
 
 
 # ---- helpers (all run inside the caller's transaction) ---------------------------------------

@@ -35,6 +35,7 @@ from reliable_assets.toolkit.partition_filter import PartitionFilter
 from reliable_assets.toolkit.postgres_copy import DEFAULT_SLICE_ROWS, FrameCopyReader, encoding_for
 from reliable_assets.toolkit.sql import column_list, qualified_name, quote_identifier, validate_identifier
 from reliable_assets.toolkit.warehouse import (
+    SqlTransaction,
     TableNotFoundError,
     Warehouse,
     WarehouseLockTimeoutError,
@@ -130,15 +131,13 @@ class PostgresWarehouse(Warehouse):
 
     def _lock_table(self, cursor: extensions.cursor, schema: str, table: str) -> None:
         """Serialize writers of one table for the rest of the transaction (advisory lock)."""
-        cursor.execute("SET LOCAL lock_timeout = %s", [f"{int(self.lock_timeout_seconds * 1000)}ms"])
-        try:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key(f"{schema}.{table}")])
-        except psycopg2.errors.LockNotAvailable as error:
-            raise WarehouseLockTimeoutError(
-                f"Another writer held {schema}.{table} for longer than {self.lock_timeout_seconds:.0f} s"
-                " (writes of one table are serialized); nothing was written."
-            ) from error
+        _advisory_lock(cursor, f"{schema}.{table}", self.lock_timeout_seconds, "writes of one table")
         self._reached("locked")
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlTransaction]:
+        with self._transaction() as cursor:
+            yield _PostgresTransaction(cursor, self.lock_timeout_seconds)
 
     def _ensure_schema(self, schema: str) -> None:
         """CREATE SCHEMA in its own short transaction: concurrent IF NOT EXISTS can still collide,
@@ -294,6 +293,43 @@ class PostgresWarehouse(Warehouse):
                     " (or migrate the table)."
                 ) from reader.error
         self._reached("copied")
+
+
+class _PostgresTransaction:
+    placeholder = "%s"
+
+    def __init__(self, cursor: extensions.cursor, lock_timeout_seconds: float) -> None:
+        self._cursor = cursor
+        self._lock_timeout_seconds = lock_timeout_seconds
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        self._cursor.execute(sql, list(params or []))
+
+    def fetch(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        self._cursor.execute(sql, list(params or []))
+        return list(self._cursor.fetchall())
+
+    def lock(self, name: str) -> None:
+        _advisory_lock(self._cursor, name, self._lock_timeout_seconds, f"transactions locking {name!r}")
+
+    def ensure_schema(self, schema: str) -> None:
+        # Concurrent CREATE SCHEMA IF NOT EXISTS can still collide: the same lock as _ensure_schema.
+        self._cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema])
+        if self._cursor.fetchone() is None:
+            self._cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key(f"schema:{schema}")])
+            self._cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
+
+
+def _advisory_lock(cursor: extensions.cursor, name: str, timeout_seconds: float, serialized: str) -> None:
+    """A transaction-scoped advisory lock on ``name``, waiting at most ``timeout_seconds``."""
+    cursor.execute("SET LOCAL lock_timeout = %s", [f"{int(timeout_seconds * 1000)}ms"])
+    try:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key(name)])
+    except psycopg2.errors.LockNotAvailable as error:
+        raise WarehouseLockTimeoutError(
+            f"Another transaction held {name} for longer than {timeout_seconds:.0f} s ({serialized}"
+            " are serialized); nothing was written."
+        ) from error
 
 
 # ---- helpers (all run inside the caller's transaction) ---------------------------------------

@@ -10,8 +10,9 @@ column whose type does not fit the table's column fails the whole write.
 # (a string `dg.ResourceDependency[...]` annotation fails validation).
 from abc import abstractmethod
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import dagster as dg
 import pandas as pd
@@ -82,6 +83,22 @@ class WriteResult:
     rows_skipped_stale: int = 0
 
 
+class SqlTransaction(Protocol):
+    """Statements that commit together when the ``Warehouse.transaction()`` block ends (DDL
+    included: both engines run it transactionally), or not at all when it raises."""
+
+    placeholder: str  # the driver's bound-parameter marker: "?" (DuckDB) or "%s" (PostgreSQL)
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None: ...
+
+    def fetch(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]: ...
+
+    def lock(self, name: str) -> None:
+        """Serialize with every other transaction that locks ``name``, until this one ends."""
+
+    def ensure_schema(self, schema: str) -> None: ...
+
+
 class Warehouse(dg.ConfigurableResource):
     """Abstract warehouse resource. Subclasses implement the engine-specific methods."""
 
@@ -92,6 +109,10 @@ class Warehouse(dg.ConfigurableResource):
     @abstractmethod
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         """Run one statement in its own transaction."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[SqlTransaction]:
+        """One transaction for statements the write primitives do not cover (a view swap, say)."""
 
     def table_exists(self, schema: str, table: str) -> bool:
         """A table exists when it has columns (both engines list none for a missing table)."""

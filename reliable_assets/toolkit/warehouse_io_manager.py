@@ -41,8 +41,21 @@ def with_audit_columns(frame: pd.DataFrame, run_id: str) -> pd.DataFrame:
     return stamped
 
 
-def table_location(asset_key: dg.AssetKey) -> tuple[str, str]:
-    """``(schema, table)`` for an asset key: its first and last parts, both validated identifiers."""
+TABLE_METADATA = "warehouse_table"
+
+
+def table_location(asset_key: dg.AssetKey, metadata: Mapping[str, Any] | None = None) -> tuple[str, str]:
+    """``(schema, table)`` for an asset key: its first and last parts, both validated identifiers,
+    unless its definition metadata names another table (``warehouse_table``: ``"schema.table"``)."""
+    explicit = metadata_value(metadata, TABLE_METADATA)
+    if explicit is not None:
+        schema, dot, table = str(explicit).partition(".")
+        if not dot:
+            raise ValueError(
+                f"{asset_label(asset_key)}: metadata {TABLE_METADATA} must be 'schema.table',"
+                f" got {explicit!r}"
+            )
+        return validate_identifier(schema), validate_identifier(table)
     if len(asset_key.path) < 2:
         raise ValueError(
             f"{asset_label(asset_key)} needs a key of at least two parts (schema/table) to live in the"
@@ -57,7 +70,8 @@ class WriteSettings:
 
     Keys: ``write_mode`` (``partition_overwrite`` | ``upsert`` | ``replace``), ``partition_expr``
     (column, or ``{dimension: column}`` for multi-partitions), ``primary_key`` (list, for upsert),
-    ``version_column`` (optional, upsert), ``allow_empty`` (bool, default False).
+    ``version_column`` (optional, upsert), ``allow_empty`` (bool, default False); and
+    ``warehouse_table`` (optional ``"schema.table"``, see :func:`table_location`).
     """
 
     write_mode: str
@@ -108,7 +122,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             return
         if not isinstance(obj, pd.DataFrame):
             raise TypeError(f"{label}: WarehouseIOManager stores pandas DataFrames, got {type(obj).__name__}")
-        schema, table = table_location(context.asset_key)
+        schema, table = table_location(context.asset_key, context.definition_metadata)
         partitions = context_partitions(context)
         settings = WriteSettings.from_metadata(context.definition_metadata, partitions is not None, label)
 
@@ -165,7 +179,8 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         asset_key = context.asset_key
         label = asset_label(asset_key)
-        schema, table = table_location(asset_key)
+        upstream_metadata = context.upstream_output.definition_metadata if context.upstream_output else {}
+        schema, table = table_location(asset_key, upstream_metadata)
         frame, _ = call_retried_if_transient(
             lambda: self._read(context, label, schema, table), f"read of {label}"
         )

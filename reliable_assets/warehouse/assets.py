@@ -25,12 +25,13 @@ from reliable_assets.toolkit.retries import retried_if_transient
 from reliable_assets.toolkit.row_count_history import row_count_anomaly_checks, row_count_anomaly_spec
 from reliable_assets.toolkit.versioned_output import versioned_output
 from reliable_assets.toolkit.warehouse import Warehouse
-from reliable_assets.warehouse.checks import TABLE_CHECKS, References
+from reliable_assets.warehouse.checks import TABLE_CHECKS, References, TableChecks
 from reliable_assets.warehouse.customers import diff_customer_snapshot
 from reliable_assets.warehouse.events import clean_events
-from reliable_assets.warehouse.features import daily_revenue as revenue_by_country
 from reliable_assets.warehouse.features import user_features as features_as_of
 from reliable_assets.warehouse.orders import RejectedOrder, clean_orders
+from reliable_assets.warehouse.releases import consumer_view_exists
+from reliable_assets.warehouse.revenue_versions import CURRENT_VERSION, REVENUE_LOGIC, RevenueLogic
 
 WAREHOUSE_IO = "warehouse_io_manager"
 KINDS = {"pandas", "sql"}
@@ -51,10 +52,11 @@ def _publish(
     run_time_checks: PartitionChecks | None = None,
     metadata: Mapping[str, object] | None = None,
     on_publish: Callable[[], None] | None = None,
+    table_checks: TableChecks | None = None,
 ) -> AuditedEvents:
     """Audit each partition of the candidate frame with the table's checks (plus checks only the
     run can compute, such as reconciliation with its source), then publish it or quarantine it."""
-    table_checks = TABLE_CHECKS[context.asset_key.path[-1]]
+    table_checks = table_checks or TABLE_CHECKS[context.asset_key.path[-1]]
     references = References(warehouse)
 
     def checks(key: str | None, rows: pd.DataFrame) -> list[dg.AssetCheckResult]:
@@ -94,6 +96,7 @@ def _check_bad_record_rate(bad: int, total: int, limit: float, what: str) -> Non
 
 
 @dg.asset(
+    code_version="v1",
     key=["warehouse", "dim_customers"],
     ins={"snapshot": dg.AssetIn(key=["raw", "customers"])},
     metadata={"write_mode": "replace"},
@@ -119,6 +122,7 @@ def dim_customers(
 
 
 @dg.asset(
+    code_version="v1",
     key=["warehouse", "fact_orders"],
     ins={
         "raw_orders": dg.AssetIn(key=["raw", "orders"]),
@@ -213,6 +217,7 @@ def _order_dead_letter(rejected: RejectedOrder) -> DeadLetter:
 
 
 @dg.asset(
+    code_version="v1",
     key=["warehouse", "daily_events"],
     ins={"raw_events": dg.AssetIn(key=["raw", "events"])},
     partitions_def=daily,
@@ -240,6 +245,7 @@ def daily_events(
 
 
 @dg.asset(
+    code_version="v1",
     key=["warehouse", "user_features"],
     ins={
         "events": dg.AssetIn(key=["warehouse", "daily_events"]),
@@ -277,32 +283,55 @@ def user_features(
     yield from _publish(context, warehouse, features, metadata={"users": int(features["user_id"].nunique())})
 
 
+REVENUE_INS = {"customers": dg.AssetIn(key=["warehouse", "dim_customers"])}
+REVENUE_METADATA = {"partition_expr": "revenue_date"}
+
+
 @dg.asset(
+    code_version=CURRENT_VERSION,
     key=["warehouse", "daily_revenue"],
-    ins={"customers": dg.AssetIn(key=["warehouse", "dim_customers"])},
+    ins=REVENUE_INS,
     deps=[dg.AssetDep(["warehouse", "fact_orders"])],
     partitions_def=daily,
     backfill_policy=chunked_backfill,
-    metadata={"partition_expr": "revenue_date"},
+    metadata={**REVENUE_METADATA, "logic_version": CURRENT_VERSION},
     automation_condition=FOLLOW_UPSTREAM,
     check_specs=TABLE_CHECKS["daily_revenue"].specs(daily),
     output_required=False,
     group_name="warehouse",
     io_manager_key=WAREHOUSE_IO,
     kinds=KINDS,
+    hooks={consumer_view_exists},
 )
 @retried_if_transient
 def daily_revenue(
     context: dg.AssetExecutionContext, customers: pd.DataFrame, warehouse: Warehouse
 ) -> AuditedEvents:
     """Revenue per order day and country in USD: the consumer-facing table with the strictest SLA."""
+    yield from publish_revenue(context, customers, warehouse, REVENUE_LOGIC[CURRENT_VERSION])
+
+
+def publish_revenue(
+    context: dg.AssetExecutionContext,
+    customers: pd.DataFrame,
+    warehouse: Warehouse,
+    logic: RevenueLogic,
+    run_time_checks: PartitionChecks | None = None,
+) -> AuditedEvents:
+    """The run's days of revenue by ``logic`` (one version of it), audited with the revenue table's
+    checks, then published: what the published asset and its shadow both do."""
     window = context.partition_time_window
     orders = warehouse.read_table(
         "warehouse",
         "fact_orders",
         partition=PartitionFilter.time_range("order_date", window.start, window.end),
     )
-    revenue = revenue_by_country(orders, customers)
+    revenue = logic(orders, customers)
     yield from _publish(
-        context, warehouse, revenue, metadata={"total_revenue_usd": float(revenue["revenue_usd"].sum())}
+        context,
+        warehouse,
+        revenue,
+        run_time_checks=run_time_checks,
+        metadata={"total_revenue_usd": float(revenue["revenue_usd"].sum())},
+        table_checks=TABLE_CHECKS["daily_revenue"],
     )

@@ -4,7 +4,7 @@ The assets run them on every candidate frame before publishing it (write, audit,
 `reliable-assets check` runs the very same functions on what is already in the warehouse.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -55,12 +55,16 @@ class TableChecks:
     def asset_key(self) -> list[str]:
         return ["warehouse", self.table]
 
-    def specs(self, partitions_def: dg.PartitionsDefinition | None = None) -> list[dg.AssetCheckSpec]:
+    def specs(
+        self, partitions_def: dg.PartitionsDefinition | None = None, asset_key: Sequence[str] | None = None
+    ) -> list[dg.AssetCheckSpec]:
+        """The check specs on the table's own asset, or on ``asset_key`` (a shadow of it)."""
+        key = list(asset_key or self.asset_key)
         extra = [
-            check_spec(name, self.asset_key, blocking=True, partitions_def=partitions_def)
+            check_spec(name, key, blocking=True, partitions_def=partitions_def)
             for name in self.extra_check_names
         ]
-        return [*pandera_check_specs(self.model, self.asset_key, partitions_def=partitions_def), *extra]
+        return [*pandera_check_specs(self.model, key, partitions_def=partitions_def), *extra]
 
     def evaluate(self, frame: pd.DataFrame, references: References) -> list[dg.AssetCheckResult]:
         return [*pandera_check_results(self.model, frame), *self.extra_checks(frame, references)]

@@ -1,5 +1,6 @@
 """Per-user features as of a day, and revenue per day and country."""
 
+from collections.abc import Callable
 from datetime import date
 
 import pandas as pd
@@ -57,10 +58,20 @@ def user_features(
     return frame[FEATURE_COLUMNS].sort_values("user_id").reset_index(drop=True)
 
 
-def daily_revenue(orders: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
-    """Revenue per order day and customer country, in USD."""
+def paid(orders: pd.DataFrame) -> pd.DataFrame:
+    """Billable orders that were paid: one still `placed` has not brought any money in yet."""
+    billed = billable(orders)
+    return billed.loc[billed["status"] != "placed"]
+
+
+def daily_revenue(
+    orders: pd.DataFrame,
+    customers: pd.DataFrame,
+    counted: Callable[[pd.DataFrame], pd.DataFrame] = billable,
+) -> pd.DataFrame:
+    """Revenue per order day and customer country, in USD, of the orders ``counted`` keeps."""
     countries = customers.set_index("customer_id")["country"]
-    paid = billable(orders).assign(country=lambda f: f["customer_id"].map(countries).fillna("unknown"))
+    paid = counted(orders).assign(country=lambda f: f["customer_id"].map(countries).fillna("unknown"))
     revenue = (
         paid.groupby(["order_date", "country"])
         .agg(orders=("order_id", "size"), revenue_usd=("amount_usd", "sum"))

@@ -14,6 +14,7 @@ import dagster as dg
 from reliable_assets.partitions import DAYS_PER_BACKFILL_RUN, daily
 from reliable_assets.toolkit.stale_partitions_sensor import StaleTarget, build_stale_partitions_sensor
 from reliable_assets.warehouse.assets import CHANGED_ORDER_DATES
+from reliable_assets.warehouse.shadow import SHADOW_KEY
 
 order_changes_sensor = build_stale_partitions_sensor(
     name="order_changes_sensor",
@@ -21,6 +22,8 @@ order_changes_sensor = build_stale_partitions_sensor(
     metadata_key=CHANGED_ORDER_DATES,
     targets=[
         StaleTarget(dg.AssetKey(["warehouse", "daily_revenue"])),
+        # The shadow reads the same orders: left behind, it would report stale rows as differences.
+        StaleTarget(SHADOW_KEY),
         StaleTarget(dg.AssetKey(["warehouse", "user_features"]), through_latest=True),
     ],
     # The features' models and registry would follow by automation, one run later; they ride along.
