@@ -58,6 +58,17 @@ class Terminal:
         return "\n".join(bytes(self._output).decode(errors="replace").splitlines()[-lines:])
 
 
+def _signal_masks(pid: int) -> str:
+    """The SigBlk/SigIgn/SigCgt lines of a process: why a process may not react to Ctrl-C."""
+    with suppress(OSError), open(f"/proc/{pid}/status") as status:
+        return " ".join(
+            line.split()[0] + line.split()[1]
+            for line in status
+            if line.startswith(("SigBlk", "SigIgn", "SigCgt"))
+        )
+    return "?"
+
+
 def _session_processes(session_id: int) -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter(["pid"]):
@@ -129,8 +140,11 @@ def test_make_dev_serves_the_ui_and_stops_on_ctrl_c() -> None:
                 break
             time.sleep(0.5)
         stopped_after = time.monotonic() - pressed
-        commands = [" ".join(p.cmdline()[:4]) for p in left if p.is_running()]
-        assert not left, f"still running {STOP_POLLS} looks after Ctrl-C: {commands}\n{terminal.tail()}"
+        commands = [f"{' '.join(p.cmdline()[:4])} [{_signal_masks(p.pid)}]" for p in left if p.is_running()]
+        assert not left, (
+            f"still running {STOP_POLLS} looks after Ctrl-C: {commands}\n"
+            f"(this test process: [{_signal_masks(os.getpid())}])\n{terminal.tail()}"
+        )
         print(f"`make dev` stopped {stopped_after:.1f} s after Ctrl-C")
         for port in (ui_port, rates_port):
             with pytest.raises(requests.ConnectionError):
