@@ -56,7 +56,8 @@ test: setup chromium  ## run the test suite (installs Debian's chromium for the 
 dev: setup $(DAGSTER_HOME)/dagster.yaml  ## open the Dagster UI (webserver + daemon) on http://127.0.0.1:3000
 	$(RUN)/reliable-assets rates-api --port $(RATES_PORT) & rates=$$!; \
 	trap "kill $$rates 2>/dev/null" EXIT; \
-	RATES_API_URL=http://127.0.0.1:$(RATES_PORT) $(RUN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
+	RATES_API_URL=http://127.0.0.1:$(RATES_PORT) $(RUN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT) \
+	  $(if $(filter json,$(RELIABLE_ASSETS_LOG_FORMAT)),--log-format json)
 
 lint: setup  ## ruff (lint + format check) and mypy
 	$(RUN)/ruff check .

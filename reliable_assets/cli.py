@@ -16,6 +16,7 @@ from datetime import date
 from types import FrameType
 from typing import TypeAlias
 
+from reliable_assets.log_format import configure_python_logging
 from reliable_assets.simulator.config import SimulationConfig
 from reliable_assets.simulator.rates_api import DEFAULT_PORT, Faults, RatesAPIServer
 from reliable_assets.simulator.run import simulate
@@ -225,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `reliable-assets` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
+    configure_python_logging()
     code: int = args.run(args)
     return code
 

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from reliable_assets import execution, settings
+from reliable_assets import execution, log_format, settings
 from reliable_assets.ml import assets as ml_assets
 from reliable_assets.ops import assets as ops_assets
 from reliable_assets.ops.alerts import alert_on_check_failure, alert_on_freshness, alert_on_run_failure
@@ -11,6 +11,7 @@ from reliable_assets.ops.freshness import (
     partition_freshness_checks,
     with_freshness_policy,
 )
+from reliable_assets.ops.lineage import openlineage_sensor
 from reliable_assets.ops.reprocess import reprocess_dead_letters
 from reliable_assets.ops.retention import retention, retention_schedule
 from reliable_assets.raw import assets as raw_assets
@@ -27,6 +28,7 @@ from reliable_assets.warehouse.shadow import build_daily_revenue_shadow
 @dg.definitions
 def defs() -> dg.Definitions:
     """Built when Dagster loads the code location, so the deployment is read then, not at import."""
+    log_format.configure_python_logging()
     freshness_checks = partition_freshness_checks()
     definitions = dg.Definitions(
         assets=[
@@ -36,6 +38,7 @@ def defs() -> dg.Definitions:
         asset_checks=freshness_checks,
         resources=settings.resources_for(),
         executor=execution.executor(),
+        loggers=log_format.run_loggers(),
         jobs=[reprocess_dead_letters, retention, promote_daily_revenue, rollback_daily_revenue],
         schedules=[retention_schedule],
         sensors=[
@@ -45,6 +48,7 @@ def defs() -> dg.Definitions:
             alert_on_run_failure,
             alert_on_check_failure,
             alert_on_freshness,
+            openlineage_sensor,
             dg.AutomationConditionSensorDefinition(
                 "downstream_automation",
                 target=dg.AssetSelection.all(),

@@ -10,7 +10,7 @@ from typing import Any
 
 import dagster as dg
 
-from reliable_assets import paths
+from reliable_assets import paths, setting_errors
 from reliable_assets.raw.resources import RatesApi
 from reliable_assets.toolkit.alerts import AlertSink
 from reliable_assets.toolkit.dead_letters import DeadLetterQueue
@@ -40,8 +40,7 @@ RESOURCE_KEYS = frozenset(
 )
 
 
-class InvalidSettingError(ValueError):
-    """An environment variable holds a value the project cannot use."""
+InvalidSettingError = setting_errors.InvalidSettingError  # where callers have always found it
 
 
 class UnknownDeploymentError(ValueError):

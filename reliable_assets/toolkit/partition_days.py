@@ -4,9 +4,11 @@ from datetime import date, datetime, timedelta
 
 import dagster as dg
 
+from reliable_assets.toolkit import run_tags
+
 # The run tags that make a run cover a range of partitions (what a backfill chunk carries).
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
+RANGE_START_TAG = run_tags.RANGE_START_TAG
+RANGE_END_TAG = run_tags.RANGE_END_TAG
 
 
 def days_in_window(start: datetime, end: datetime) -> list[date]:
