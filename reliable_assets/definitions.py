@@ -5,7 +5,12 @@ import dagster as dg
 from reliable_assets import execution, log_format, settings
 from reliable_assets.ml import assets as ml_assets
 from reliable_assets.ops import assets as ops_assets
-from reliable_assets.ops.alerts import alert_on_check_failure, alert_on_freshness, alert_on_run_failure
+from reliable_assets.ops.alerts import (
+    alert_on_check_failure,
+    alert_on_freshness,
+    alert_on_run_failure,
+    alert_on_slow_run,
+)
 from reliable_assets.ops.freshness import (
     freshness_checks_sensor,
     partition_freshness_checks,
@@ -49,6 +54,7 @@ def defs() -> dg.Definitions:
             alert_on_check_failure,
             alert_on_freshness,
             openlineage_sensor,
+            alert_on_slow_run,
             dg.AutomationConditionSensorDefinition(
                 "downstream_automation",
                 target=dg.AssetSelection.all(),

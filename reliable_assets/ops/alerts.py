@@ -1,9 +1,12 @@
-"""The alert sensors: one alert per failed run, per failed check of a run, per missed SLA.
+"""The alert sensors: one alert per failed run, per failed check of a run, per missed SLA, per
+run far slower than usual.
 
 Where alerts go is the `alerts` resource (toolkit/alerts.py): the `ALERT_WEBHOOK_URL` webhook if
 set, always the log and `ops.alerts`, each alert once. Failed freshness checks are the missed
 SLAs (`alert_on_freshness`, one alert per asset and deadline, however often the check re-runs);
-every other failed check, WARN included, goes through `alert_on_check_failure`.
+every other failed check, WARN included, goes through `alert_on_check_failure`. A successful run
+whose assets took far longer than their usual p95 is one latency alert (`alert_on_slow_run`,
+thresholds in toolkit/slow_runs.py).
 """
 
 from collections.abc import Callable, Iterable
@@ -12,6 +15,7 @@ import dagster as dg
 
 from reliable_assets.toolkit.alerts import Alert, AlertSink
 from reliable_assets.toolkit.check_failures import FailedCheck, failed_checks_since
+from reliable_assets.toolkit.slow_runs import slow_assets
 
 FRESHNESS_CHECK = "freshness_check"
 RETRYING_TAG = "dagster/will_retry"
@@ -43,6 +47,25 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext, alerts: AlertSink)
         "error": (_step_errors(context) or context.failure_event.message or "-")[:MESSAGE_CHARS],
     }
     alerts.send([Alert(f"run_failure:{run.run_id}", "run_failure", f"Run of {run.job_name} failed", details)])
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    name="alert_on_slow_run",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+)
+def alert_on_slow_run(context: dg.RunStatusSensorContext, alerts: AlertSink) -> None:
+    """One alert per successful run with an asset far slower than its usual p95 (failed runs
+    alert as failures already)."""
+    run = context.dagster_run
+    slow = slow_assets(context.instance, run.run_id)
+    if not slow:
+        return
+    details = {"run": run.run_id, "job": run.job_name}
+    details.update({asset.asset_key.to_user_string(): asset.describe() for asset in slow})
+    names = ", ".join(asset.asset_key.to_user_string() for asset in slow)
+    alerts.send([Alert(f"latency:{run.run_id}", "latency", f"Slow run of {run.job_name}: {names}", details)])
 
 
 def _step_errors(context: dg.RunFailureSensorContext) -> str:

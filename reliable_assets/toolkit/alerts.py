@@ -36,7 +36,7 @@ class AlertDeliveryError(RuntimeError):
 @dataclass(frozen=True)
 class Alert:
     alert_id: str  # deterministic: the same failure always gets the same id
-    kind: str  # run_failure | check_failure | freshness
+    kind: str  # run_failure | check_failure | freshness | latency
     title: str
     details: Mapping[str, str] = field(default_factory=dict)
 

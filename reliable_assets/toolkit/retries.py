@@ -33,6 +33,9 @@ from reliable_assets.toolkit.http_client import backoff_delay
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 STEP_ATTEMPT_METADATA = "step_attempt"
+DURATION_METADATA = "duration_s"
+# Module-level so a test can drive durations with a fake clock instead of sleeping.
+_clock: Callable[[], float] = time.monotonic
 
 
 @dataclass(frozen=True)
@@ -99,9 +102,10 @@ def retried_if_transient(compute: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(compute)
         def generator(*args: Any, **kwargs: Any) -> Iterator[Any]:
             context = context_of(args, kwargs)
+            started = _clock()
             try:
                 for item in compute(*args, **kwargs):
-                    yield _with_attempt(item, context)
+                    yield _with_attempt(item, context, started)
             except Exception as error:
                 raise settle(context, error) from error
 
@@ -110,19 +114,23 @@ def retried_if_transient(compute: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(compute)
     def function(*args: Any, **kwargs: Any) -> Any:
         context = context_of(args, kwargs)
+        started = _clock()
         try:
-            return _with_attempt(compute(*args, **kwargs), context)
+            return _with_attempt(compute(*args, **kwargs), context, started)
         except Exception as error:
             raise settle(context, error) from error
 
     return function
 
 
-def _with_attempt(item: Any, context: dg.AssetExecutionContext) -> Any:
-    """Outputs carry the step attempt that produced them."""
+def _with_attempt(item: Any, context: dg.AssetExecutionContext, started: float) -> Any:
+    """Outputs carry the step attempt that produced them and how long its body took to produce
+    them (checks included; the IO manager's write comes after the output and is not in it)."""
     if isinstance(item, dg.Output):
         attempt = context.retry_number + 1
-        return item.with_metadata({**(item.metadata or {}), STEP_ATTEMPT_METADATA: attempt})
+        duration = dg.MetadataValue.float(round(_clock() - started, 3))
+        metadata = {**(item.metadata or {}), STEP_ATTEMPT_METADATA: attempt, DURATION_METADATA: duration}
+        return item.with_metadata(metadata)
     return item
 
 
