@@ -10,6 +10,7 @@ back until it settles (or until it is a day old: a crashed run never settles its
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 
@@ -19,6 +20,7 @@ SETTLE_SECONDS = 24 * 3600
 
 @dataclass(frozen=True)
 class FailedCheck:
+    record_id: int  # the execution record's id: a failure seen twice is the same record
     key: dg.AssetCheckKey
     run_id: str
     partition: str | None
@@ -34,12 +36,20 @@ def failed_checks_since(
     record, so enabling the sensor does not replay old failures. Failures above a record that is
     still PLANNED are reported again next time; alert ids make that harmless.
     """
-    records = [
-        record
-        for key in keys
-        for record in instance.event_log_storage.get_asset_check_execution_history(key, limit=PAGE)
-        if watermark is None or record.id > watermark
-    ]
+    # Paged newest first down to the watermark (only the newest for a first look): a burst of
+    # evaluations between two looks is never cut at one page.
+    storage = instance.event_log_storage
+    records: list[Any] = []  # AssetCheckExecutionRecord, which `dagster` does not export
+    for key in keys:
+        cursor = None
+        while True:
+            page = storage.get_asset_check_execution_history(
+                key, limit=1 if watermark is None else PAGE, cursor=cursor
+            )
+            records.extend(record for record in page if watermark is None or record.id > watermark)
+            if watermark is None or len(page) < PAGE or page[-1].id <= watermark:
+                break
+            cursor = page[-1].id
     newest = max((record.id for record in records), default=watermark or 0)
     if watermark is None:
         return [], newest
@@ -51,6 +61,7 @@ def failed_checks_since(
     ]
     failed = [
         FailedCheck(
+            record.id,
             record.key,
             record.run_id,
             record.partition,
