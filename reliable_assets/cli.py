@@ -23,6 +23,7 @@ from reliable_assets.simulator.run import simulate
 from reliable_assets.simulator.timefmt import parse_day
 
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+METRICS_PORT = 9464  # the port the OpenTelemetry Prometheus exporter made customary
 
 
 # Argument types: each raises ArgumentTypeError, which argparse turns into "error: ..." and exit 2.
@@ -160,14 +161,7 @@ def _run_rates_api(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    # SIGTERM (what `make dev` sends) and Ctrl-C both shut the server down cleanly.
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop = _stop_on_signals()
     with RatesAPIServer(args.port, faults) as server:
         auth = "bearer token required" if faults.token else "no token required"
         print(f"rates API listening on {server.url} ({auth}); stop with Ctrl-C", flush=True)
@@ -206,16 +200,65 @@ def _run_check(args: argparse.Namespace) -> int:
         return 2
 
 
+def _add_metrics(subparsers: SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "metrics",
+        help="serve Prometheus metrics of the Dagster instance and the warehouse on 127.0.0.1",
+        description="Serve GET /metrics (Prometheus text) from the instance in $DAGSTER_HOME and the"
+        " deployment's warehouse until interrupted; every scrape reads them afresh.",
+    )
+    parser.add_argument(
+        "--port", type=_port, default=METRICS_PORT, help=f"default {METRICS_PORT}; 0 picks a free port"
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1: the endpoint has no authentication and names"
+        " assets, jobs and volumes; bind wider only where the network admits just Prometheus)",
+    )
+    parser.set_defaults(run=_run_metrics)
+
+
+def _run_metrics(args: argparse.Namespace) -> int:
+    from reliable_assets.ops.metrics import MetricsSetupError, serve_metrics  # noqa: PLC0415 (heavy)
+    from reliable_assets.settings import DeploymentNotReadyError, UnknownDeploymentError  # noqa: PLC0415
+
+    stop = _stop_on_signals()
+    try:
+        with serve_metrics(args.host, args.port) as url:
+            print(f"metrics on {url}; stop with Ctrl-C", flush=True)
+            stop.wait()
+    except (MetricsSetupError, DeploymentNotReadyError, UnknownDeploymentError) as error:
+        print(f"reliable-assets metrics: {error}", file=sys.stderr)
+        return 2
+    print("metrics stopped", flush=True)
+    return 0
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM (what `make dev` sends) or Ctrl-C, so servers shut down cleanly."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    return stop
+
+
 _SUBCOMMANDS: tuple[Callable[[SubParsers], None], ...] = (
     _add_simulate,
     _add_rates_api,
     _add_check,
+    _add_metrics,
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="reliable-assets", description="Simulate the sources, serve the rates API, check the assets."
+        prog="reliable-assets",
+        description="Simulate the sources, serve the rates API, check the assets, serve metrics.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in _SUBCOMMANDS:

@@ -85,6 +85,11 @@ class DeadLetterQueue(dg.ConfigurableResource):
         partition = PartitionFilter.value_set("asset_key", [asset_key]) if asset_key else None
         return self._read(partition, include_audit=True)
 
+    def pending_counts(self) -> dict[str, int]:
+        """Pending dead letters per asset key: reads the pending rows only, never the settled history."""
+        pending = self._read(PartitionFilter.value_set("status", [PENDING]), include_audit=False)
+        return {str(asset): int(count) for asset, count in pending["asset_key"].value_counts().items()}
+
     def _settled_ids(self, asset_key: str, partition_keys: tuple[str, ...]) -> set[str]:
         """Ids of the partitions' letters that are no longer pending: one query for all of them."""
         existing = self._read(_of_partitions(asset_key, partition_keys), include_audit=False)
