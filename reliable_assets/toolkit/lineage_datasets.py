@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import dagster as dg
-from openlineage.client.naming import dataset as naming
 
 from reliable_assets.toolkit.warehouse_io_manager import table_location
 
@@ -29,6 +28,8 @@ class Dataset:
 
 def warehouse_table(warehouse: Any, asset_key: dg.AssetKey) -> Dataset | None:
     """The table of an asset in a DuckDB (`path`) or PostgreSQL (`url`) warehouse."""
+    from openlineage.client.naming import dataset as naming  # noqa: PLC0415 (lineage_events.STEP_EVENTS)
+
     schema, table = table_location(asset_key)
     if getattr(warehouse, "path", None):
         return Dataset(f"duckdb://{Path(warehouse.path).resolve()}", f"{schema}.{table}")
@@ -47,6 +48,8 @@ def warehouse_table(warehouse: Any, asset_key: dg.AssetKey) -> Dataset | None:
 
 def file_folder(store: Any, relative: str) -> Dataset | None:
     """A folder of files in a local store (`base_dir` or `root`) or under an S3 `bucket`/`prefix`."""
+    from openlineage.client.naming import dataset as naming  # noqa: PLC0415 (lineage_events.STEP_EVENTS)
+
     local_root = getattr(store, "base_dir", None) or getattr(store, "root", None)
     if local_root:
         local = naming.LocalFileSystem(path=str(Path(local_root).resolve() / relative))

@@ -8,23 +8,30 @@ FAIL/ABORT at the run's end. Each event carries the step's inputs (its upstream 
 and outputs (its own), and the time Dagster recorded, not the time it was sent.
 """
 
+from __future__ import annotations
+
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import dagster as dg
-from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
-from openlineage.client.facet_v2 import RunFacet, error_message_run, job_type_job
 
 from reliable_assets.toolkit.lineage_datasets import Dataset
 
+if TYPE_CHECKING:
+    from openlineage.client.event_v2 import RunEvent
+
+# States by OpenLineage's names (RunState values). The client library is imported where events are
+# built, not here: every process that loads the code location (each run worker) imports this
+# module, and openlineage.client alone costs about 0.2 s of start-up there.
 STEP_EVENTS = {
-    dg.DagsterEventType.STEP_START: RunState.START,
-    dg.DagsterEventType.STEP_SUCCESS: RunState.COMPLETE,
-    dg.DagsterEventType.STEP_FAILURE: RunState.FAIL,
+    dg.DagsterEventType.STEP_START: "START",
+    dg.DagsterEventType.STEP_SUCCESS: "COMPLETE",
+    dg.DagsterEventType.STEP_FAILURE: "FAIL",
 }
-RUN_ENDS = {dg.DagsterEventType.RUN_FAILURE: RunState.FAIL, dg.DagsterEventType.RUN_CANCELED: RunState.ABORT}
+RUN_ENDS = {dg.DagsterEventType.RUN_FAILURE: "FAIL", dg.DagsterEventType.RUN_CANCELED: "ABORT"}
 READ_TYPES = set(STEP_EVENTS) | set(RUN_ENDS)
 STEP_RUN_NAMESPACE = uuid.UUID("6c1f6f0e-4a4e-4f55-9b1e-2d0d3c1a7a11")  # fixed: run ids stay stable
 
@@ -73,11 +80,11 @@ def run_events(
         if step is None:
             continue  # not an asset step (a check-only step, say)
         state = STEP_EVENTS[event.event_type]
-        if state == RunState.START:
+        if state == "START":
             open_steps[event.step_key or ""] = step
         else:
             open_steps.pop(event.step_key or "", None)
-        error = _root_error(event) if state == RunState.FAIL else None
+        error = _root_error(event) if state == "FAIL" else None
         yield (
             record.storage_id,
             _event(state, entry.timestamp, namespace, run_id, event.step_key or "", step, error),
@@ -85,7 +92,7 @@ def run_events(
 
 
 def _event(
-    state: RunState,
+    state: str,
     timestamp: float,
     namespace: str,
     run_id: str,
@@ -93,13 +100,23 @@ def _event(
     step: AssetStep,
     error: str | None,
 ) -> RunEvent:
+    from openlineage.client.event_v2 import (  # noqa: PLC0415 (see STEP_EVENTS)
+        InputDataset,
+        Job,
+        OutputDataset,
+        Run,
+        RunEvent,
+        RunState,
+    )
+    from openlineage.client.facet_v2 import RunFacet, error_message_run, job_type_job  # noqa: PLC0415
+
     run_facets: dict[str, RunFacet] = {}
     if error is not None:
         run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
             message=error, programmingLanguage="python"
         )
     return RunEvent(
-        eventType=state,
+        eventType=RunState(state),
         eventTime=datetime.fromtimestamp(timestamp, UTC).isoformat(),
         run=Run(runId=step_run_id(run_id, step_key), facets=run_facets),
         job=Job(

@@ -17,15 +17,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-from openlineage.client import OpenLineageClient
-from openlineage.client.transport.file import FileConfig, FileTransport
-from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport, TokenProvider
 
 from reliable_assets.toolkit.lineage_datasets import Dataset, asset_folder, file_folder, warehouse_table
 from reliable_assets.toolkit.lineage_events import READ_TYPES, AssetStep, run_events
+
+if TYPE_CHECKING:
+    from openlineage.client import OpenLineageClient
 
 URL_ENV = "OPENLINEAGE_URL"
 API_KEY_ENV = "OPENLINEAGE_API_KEY"
@@ -50,9 +50,19 @@ class LineageCursor:
         return json.dumps({"finished_after": self.finished_after, "in_flight": self.in_flight})
 
 
-def lineage_client(lineage_file: Path) -> tuple[OpenLineageClient, str]:
+def lineage_client(lineage_file: Path) -> "tuple[OpenLineageClient, str]":
     """HTTP to `OPENLINEAGE_URL` when set (with `OPENLINEAGE_API_KEY` as bearer token if set), else
     JSON lines appended to `lineage_file`; and where, for messages (never the key)."""
+    # Imported on first use, in the code server's sensor tick: run workers never need it.
+    from openlineage.client import OpenLineageClient  # noqa: PLC0415
+    from openlineage.client.transport.file import FileConfig, FileTransport  # noqa: PLC0415
+    from openlineage.client.transport.http import (  # noqa: PLC0415
+        ApiKeyTokenProvider,
+        HttpConfig,
+        HttpTransport,
+        TokenProvider,
+    )
+
     url = os.environ.get(URL_ENV, "").strip()
     if url:
         api_key = os.environ.get(API_KEY_ENV)
