@@ -51,7 +51,7 @@ Figures (printed, never asserted):
 - `per_partition_overhead_s` = (wall time x run slots - step compute) / days: run-slot seconds per
   simulated day not spent inside a step (daemon iterations, queueing, run-worker and step-process
   start-up, code loading, pool waits). Run slots = the instance's limit on concurrent runs of a
-  backfill (min of `max_concurrent_runs` and the `dagster/backfill` tag limit, read from the
+  backfill (min of `max_concurrent_runs` and the tag limit on multi-day runs, read from the
   world's instance; the observed peak if unlimited). It can go negative if steps overlap inside a
   run more than the slots are idle;
 - `profile_<step>_s` and `profile_run_s`: per-step seconds of ONE run, the slowest of the runs
@@ -546,7 +546,8 @@ def _failures(instance: dg.DagsterInstance, run_id: str) -> list[str]:
 
 
 def _run_slots(instance: dg.DagsterInstance) -> int | None:
-    """How many runs of one backfill may run at once under the instance's run queue; None = no limit."""
+    """How many chunk runs of one backfill may run at once under the instance's run queue (its
+    limits on all runs and on multi-day runs); None = no limit."""
     # get_concurrency_config is not @public, but it is what the run queue itself resolves
     # (`concurrency.runs` or the legacy `run_queue`); re-parsing dagster.yaml would duplicate that.
     queue = instance.get_concurrency_config().run_queue_config
@@ -555,7 +556,7 @@ def _run_slots(instance: dg.DagsterInstance) -> int | None:
     limits = [queue.max_concurrent_runs] if queue.max_concurrent_runs >= 0 else []
     for limit in queue.tag_concurrency_limits or ():
         value = limit.get("value")
-        if limit.get("key") == BACKFILL_TAG and (value is None or isinstance(value, dict)):
+        if limit.get("key") in {BACKFILL_TAG, RANGE_START_TAG} and (value is None or isinstance(value, dict)):
             limits.append(int(limit["limit"]))
     return min(limits) if limits else None
 

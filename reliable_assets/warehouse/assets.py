@@ -13,7 +13,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from reliable_assets.partitions import chunked_backfill, daily
+from reliable_assets.partitions import chunked_backfill, daily, order_load_backfill
 from reliable_assets.toolkit.automation import follow_upstream
 from reliable_assets.toolkit.dead_letters import DeadLetter, DeadLetterQueue
 from reliable_assets.toolkit.frame_checks import reconciliation_check
@@ -130,7 +130,7 @@ def dim_customers(
         "customers": dg.AssetIn(key=["warehouse", "dim_customers"]),
     },
     partitions_def=daily,
-    backfill_policy=chunked_backfill,
+    backfill_policy=order_load_backfill,
     metadata={
         "write_mode": "upsert",
         "primary_key": ["order_id"],
