@@ -93,6 +93,21 @@ def test_unknown_deployment_fails_at_load_with_a_clear_message(
         defs()
 
 
+def test_the_revenue_shadow_shares_the_published_revenues_upstream_and_policy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The backfill daemon puts two assets in one run only when it requests the same partitions of
+    both in one tick; with the same parents and policy it always does. A dependency of the shadow on
+    daily_revenue gave the shadow runs of its own (see warehouse/shadow.py)."""
+    monkeypatch.delenv("DAGSTER_DEPLOYMENT", raising=False)
+    graph = defs().resolve_asset_graph()
+    revenue = graph.get(dg.AssetKey(["warehouse", "daily_revenue"]))
+    shadow = graph.get(dg.AssetKey(["warehouse", "revenue_shadow"]))
+    assert shadow.parent_keys == revenue.parent_keys
+    assert shadow.backfill_policy == revenue.backfill_policy
+    assert shadow.partitions_def == revenue.partitions_def
+
+
 def test_every_daily_asset_chunks_backfills_and_warehouse_writes_declare_a_mode(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

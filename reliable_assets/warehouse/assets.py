@@ -311,21 +311,28 @@ def daily_revenue(
     yield from publish_revenue(context, customers, warehouse, REVENUE_LOGIC[CURRENT_VERSION])
 
 
+def revenue_orders(context: dg.AssetExecutionContext, warehouse: Warehouse) -> pd.DataFrame:
+    """The `fact_orders` rows whose order day is one of the run's days."""
+    window = context.partition_time_window
+    return warehouse.read_table(
+        "warehouse",
+        "fact_orders",
+        partition=PartitionFilter.time_range("order_date", window.start, window.end),
+    )
+
+
 def publish_revenue(
     context: dg.AssetExecutionContext,
     customers: pd.DataFrame,
     warehouse: Warehouse,
     logic: RevenueLogic,
     run_time_checks: PartitionChecks | None = None,
+    orders: pd.DataFrame | None = None,
 ) -> AuditedEvents:
-    """The run's days of revenue by ``logic`` (one version of it), audited with the revenue table's
-    checks, then published: what the published asset and its shadow both do."""
-    window = context.partition_time_window
-    orders = warehouse.read_table(
-        "warehouse",
-        "fact_orders",
-        partition=PartitionFilter.time_range("order_date", window.start, window.end),
-    )
+    """The run's days of revenue by ``logic`` (one version of it) from ``orders`` (default: read
+    for the run's days), audited with the revenue table's checks, then published: what the
+    published asset and its shadow both do."""
+    orders = revenue_orders(context, warehouse) if orders is None else orders
     revenue = logic(orders, customers)
     yield from _publish(
         context,

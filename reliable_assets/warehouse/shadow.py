@@ -1,10 +1,15 @@
 """`warehouse/revenue_shadow`: a candidate version of the revenue logic, run beside the real one.
 
-Same partitions, backfill policy, upstream and automation as `warehouse/daily_revenue`, plus a
-dependency on it, so that in a shared run the shadow computes after the published partition is
-written. It writes the candidate's own table (`shadow.daily_revenue_<version>`, see
-revenue_versions.py) and compares every partition with the published one: `matches_published`,
-WARN, since a difference is what a candidate is for, not a reason to stop production.
+Same partitions, backfill policy, upstream and automation as `warehouse/daily_revenue`. It writes
+the candidate's own table (`shadow.daily_revenue_<version>`, see revenue_versions.py) and compares
+every partition with the published logic's rows from the same orders (what `daily_revenue` writes
+from them): `matches_published`, WARN, since a difference is what a candidate is for, not a reason
+to stop production. Computing the published rows here instead of reading the published table
+means no dependency on `daily_revenue`: with one, Dagster's backfill daemon put the shadow in a
+layer of runs of its own (27 more runs in a year) whenever the model layer started while the last
+order loads were still running (it compares the shadow's partitions with those requested for
+`daily_revenue` before it has filtered them by `fact_orders`). Differences then come from the logic
+alone, never from a published partition that is older than the orders.
 """
 
 import dagster as dg
@@ -25,9 +30,15 @@ from reliable_assets.warehouse.assets import (
     REVENUE_METADATA,
     WAREHOUSE_IO,
     publish_revenue,
+    revenue_orders,
 )
 from reliable_assets.warehouse.checks import TABLE_CHECKS
-from reliable_assets.warehouse.revenue_versions import CONSUMER_VIEW, REVENUE_LOGIC, shadow_target
+from reliable_assets.warehouse.revenue_versions import (
+    CONSUMER_VIEW,
+    CURRENT_VERSION,
+    REVENUE_LOGIC,
+    shadow_target,
+)
 
 SHADOW_KEY = dg.AssetKey(["warehouse", "revenue_shadow"])
 MATCHES_PUBLISHED = "matches_published"
@@ -60,7 +71,7 @@ def build_daily_revenue_shadow(candidate: str) -> dg.AssetsDefinition:
         code_version=candidate,
         key=SHADOW_KEY,
         ins=REVENUE_INS,
-        deps=[dg.AssetDep(["warehouse", "fact_orders"]), dg.AssetDep(["warehouse", "daily_revenue"])],
+        deps=[dg.AssetDep(["warehouse", "fact_orders"])],
         partitions_def=daily,
         backfill_policy=chunked_backfill,
         metadata={**REVENUE_METADATA, TABLE_METADATA: target.table_name, "logic_version": candidate},
@@ -80,14 +91,16 @@ def build_daily_revenue_shadow(candidate: str) -> dg.AssetsDefinition:
     def daily_revenue_shadow(
         context: dg.AssetExecutionContext, customers: pd.DataFrame, warehouse: Warehouse
     ) -> AuditedEvents:
-        window = context.partition_time_window
-        published = published_revenue(warehouse, pd.Timestamp(window.start), pd.Timestamp(window.end))
+        orders = revenue_orders(context, warehouse)
+        published = REVENUE_LOGIC[CURRENT_VERSION](orders, customers)
         by_day = dict(list(published.groupby(published["revenue_date"].map(_day_key))))
 
         def compared(key: str | None, rows: pd.DataFrame) -> list[dg.AssetCheckResult]:
             return [matches_published(rows, by_day.get(str(key), published.iloc[0:0]))]
 
-        yield from publish_revenue(context, customers, warehouse, logic, run_time_checks=compared)
+        yield from publish_revenue(
+            context, customers, warehouse, logic, run_time_checks=compared, orders=orders
+        )
 
     return daily_revenue_shadow
 
