@@ -32,8 +32,10 @@ chunked_backfill = dg.BackfillPolicy.multi_run(max_partitions_per_run=DAYS_PER_B
 # chunk's last days are only right once the next chunk's orders are loaded. Sharing the revenue's
 # policy, fact_orders would share its runs: each chunk's revenue would be written before the next
 # chunk's orders, and order_changes_sensor would re-run every chunk boundary (26 extra runs in a
-# year). With a policy of its own the order loads are a layer of their own, queued as the raw
-# chunks finish and so ahead of every revenue chunk (the run queue is first in, first out). Orders
-# are small (2,000 a day against 50,000 events), so eight weeks are still a small run.
+# year). With a policy of its own the order loads are a layer of their own: Dagster's backfill
+# daemon requests no revenue chunk in a tick that still requests order loads, and the loads it has
+# requested run first (the run queue is first in, first out), so every revenue chunk reads the
+# orders of the days after it (0 follow-up runs in three year-long benches). Orders are small
+# (2,000 a day against 50,000 events), so eight weeks are still a small run.
 DAYS_PER_ORDER_LOAD_RUN = 56
 order_load_backfill = dg.BackfillPolicy.multi_run(max_partitions_per_run=DAYS_PER_ORDER_LOAD_RUN)
