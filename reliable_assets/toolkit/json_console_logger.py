@@ -37,6 +37,6 @@ def use_json_console_for_every_run() -> None:
     rebound here, in this process only; the public `dg.colored_console_logger` is left as it is, and
     `test_json_logs.py` pins the behaviour for the pinned Dagster version.
     """
-    import dagster._loggers as dagster_loggers  # noqa: PLC0415 (private: see the docstring)
+    import dagster._loggers as dagster_loggers  # noqa: PLC0415  no public API replaces the fallback logger
 
     dagster_loggers.colored_console_logger = json_console_logger
