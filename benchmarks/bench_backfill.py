@@ -106,6 +106,7 @@ from typing import Any
 import dagster as dg
 
 from benchmarks.dagster_service import ProcessTreeSampler, Service, running_service, simulate, temp_world
+from reliable_assets.toolkit.run_tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 
 START = date(2024, 1, 1)
 ORDERS_PER_DAY = 2000
@@ -126,9 +127,6 @@ IN_FLIGHT = [
     dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.STARTED,
 ]
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
-PARTITION_TAG = "dagster/partition"
 RETRY_TAG = "dagster/retry_number"
 RUNNING_STATUSES = {"REQUESTED", "CANCELING", "FAILING"}
 SUCCESS_STATUSES = {"COMPLETED_SUCCESS", "COMPLETED"}
