@@ -1,7 +1,8 @@
 """DuckDB implementation of :class:`Warehouse`: one file, one writer at a time, every write atomic.
 
-Each write is one transaction on a fresh connection: stage the frame in a temp table, create or
-evolve the target table, check column types, delete the slice, insert by column name, commit.
+Each write is one transaction on a fresh connection: stage the frame (a temp view over it for a
+partition overwrite, a temp table for an upsert, which edits what it stages), create or evolve
+the target table, check column types, delete the slice, insert by column name, commit.
 Any error rolls back, and a crash (``kill -9`` included) before COMMIT leaves the committed state
 untouched. DuckDB locks the file for a single process at a time, so connecting retries with
 bounded exponential backoff while another process holds it.
@@ -15,10 +16,11 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import pandas as pd
+from pydantic import Field
 
 from reliable_assets.toolkit import duckdb_types
 from reliable_assets.toolkit.partition_filter import PartitionFilter
@@ -37,6 +39,7 @@ from reliable_assets.toolkit.warehouse import (
 
 _INCOMING_VIEW = "reliable_assets_incoming"
 _STAGED = f"temp.main.{quote_identifier('reliable_assets_staged')}"
+StagedKind = Literal["VIEW", "TABLE"]
 # The table's columns in this database file: the catalog is named too, so neither a temp table nor
 # a catalog named like the schema answers instead (catalog name quoted, its quotes doubled).
 _TABLE_INFO = (
@@ -54,6 +57,12 @@ class DuckDBWarehouse(Warehouse):
 
     path: str
     lock_timeout_seconds: float = 60.0
+    # DuckDB keeps the blocks a write produced cached up to its memory limit (80 % of RAM by
+    # default), and two backfill chunks write side by side: a 14-day chunk of 700,000 events
+    # took 185 MiB for its write with the default, 76 MiB with this limit (what does not fit is
+    # written out or spilled to `<file>.tmp`), at about 0.1 s more per write. Reads keep the
+    # default limit.
+    write_memory_limit_mib: int = Field(default=128, gt=0)
 
     # ---- connections -------------------------------------------------------------------------
 
@@ -100,6 +109,7 @@ class DuckDBWarehouse(Warehouse):
     @contextmanager
     def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._connection() as connection:
+            connection.execute(f"SET memory_limit = '{int(self.write_memory_limit_mib)}MiB'")
             connection.execute("BEGIN TRANSACTION")
             try:
                 yield connection
@@ -165,7 +175,7 @@ class DuckDBWarehouse(Warehouse):
     ) -> WriteResult:
         target = qualified_name(schema, table)
         with self._transaction() as connection:
-            all_null = _stage_into_table(connection, schema, table, frame)
+            all_null = _stage(connection, schema, table, frame, "VIEW")
             deleted = _count(connection.execute(*delete_statement(schema, table, partition_filter, "?")))
             inserted = _insert_staged(connection, target, frame, all_null)
         return WriteResult(rows_inserted=inserted, rows_deleted=deleted)
@@ -181,7 +191,7 @@ class DuckDBWarehouse(Warehouse):
         target = qualified_name(schema, table)
         require_upsert_columns(frame, f"{schema}.{table}", keys, version_column)
         with self._transaction() as connection:
-            all_null = _stage_into_table(connection, schema, table, frame)
+            all_null = _stage(connection, schema, table, frame, "TABLE")
             _refuse_bad_keys(connection, f"{schema}.{table}", list(keys))
             same_key = " AND ".join(
                 f"stored.{quote_identifier(key)} = staged.{quote_identifier(key)}" for key in keys
@@ -228,10 +238,15 @@ class _DuckDBTransaction:
 # ---- helpers (all run inside the caller's transaction) ---------------------------------------
 
 
-def _stage_into_table(
-    connection: duckdb.DuckDBPyConnection, schema: str, table: str, frame: pd.DataFrame
+def _stage(
+    connection: duckdb.DuckDBPyConnection, schema: str, table: str, frame: pd.DataFrame, kind: StagedKind
 ) -> set[str]:
-    """Copy ``frame`` into the temp staging table; create or evolve the target; check types.
+    """Stage ``frame`` as a temp VIEW or TABLE; create or evolve the target; check types.
+
+    A view is read straight from the frame by each statement that uses it (a copy into a temp
+    table of a 14-day chunk of 700,000 events cost its write memory and time); an upsert deletes
+    stale rows from what it staged, so it needs the table. The frame stays registered with the
+    connection, which closes after the transaction.
 
     Returns the frame's all-null columns: their inferred type means nothing (an empty object
     column may come out as DOUBLE), so they are inserted as NULL and never type-checked.
@@ -239,21 +254,17 @@ def _stage_into_table(
     columns = _frame_columns(frame, f"{schema}.{table}")
     target = qualified_name(schema, table)
     connection.register(_INCOMING_VIEW, frame)
-    try:
-        incoming_types = _described_types(connection, f"SELECT * FROM {quote_identifier(_INCOMING_VIEW)}")
-        # Categoricals arrive as ENUMs, whose type changes with the categories: stage them as text.
-        # All-null columns stay untyped here so they fit whatever type the table column has.
-        select = ", ".join(
-            f"CAST({quote_identifier(name)} AS VARCHAR) AS {quote_identifier(name)}"
-            if duckdb_types.family(incoming_types[name]) == "text"
-            else quote_identifier(name)
-            for name in columns
-        )
-        connection.execute(
-            f"CREATE TEMP TABLE {_STAGED} AS SELECT {select} FROM {quote_identifier(_INCOMING_VIEW)}"
-        )
-    finally:
-        connection.unregister(_INCOMING_VIEW)
+    incoming = quote_identifier(_INCOMING_VIEW)
+    incoming_types = _described_types(connection, f"SELECT * FROM {incoming}")
+    # Categoricals arrive as ENUMs, whose type changes with the categories: stage them as text.
+    # All-null columns stay untyped here so they fit whatever type the table column has.
+    select = ", ".join(
+        f"CAST({quote_identifier(name)} AS VARCHAR) AS {quote_identifier(name)}"
+        if duckdb_types.family(incoming_types[name]) == "text"
+        else quote_identifier(name)
+        for name in columns
+    )
+    connection.execute(f"CREATE TEMP {kind} {_STAGED} AS SELECT {select} FROM {incoming}")
     staged_types = _described_types(connection, f"SELECT * FROM {_STAGED}")
     all_null = _all_null_columns(connection, _STAGED, columns)
 

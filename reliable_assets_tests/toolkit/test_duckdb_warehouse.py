@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from reliable_assets.toolkit.content_hash import frame_content_hash
 from reliable_assets.toolkit.duckdb_warehouse import DuckDBWarehouse
 from reliable_assets.toolkit.partition_filter import PartitionFilter
 from reliable_assets.toolkit.warehouse import TableNotFoundError
@@ -63,3 +64,24 @@ def test_table_lookups_see_only_the_named_schema_of_this_file(tmp_path: Path) ->
     assert not named_like_the_schema.table_exists("raw", "events")
     with pytest.raises(TableNotFoundError, match=r"raw\.events"):
         named_like_the_schema.read_table("raw", "events")
+
+
+def test_writes_run_under_the_write_memory_limit_and_reads_do_not(tmp_path: Path) -> None:
+    """Invariant: a write's transaction has `write_memory_limit_mib` as DuckDB's memory limit, a
+    frame several times that size is still written whole (DuckDB writes out or spills what does
+    not fit), and reads keep DuckDB's default limit."""
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"), write_memory_limit_mib=16)
+    with warehouse.transaction() as transaction:
+        assert transaction.fetch("SELECT current_setting('memory_limit')") == [("16.0 MiB",)]
+    assert warehouse.query("SELECT current_setting('memory_limit') AS limit")["limit"][0] != "16.0 MiB"
+
+    rows = 400_000  # about 60 MiB as Python objects, and more than 16 MiB in DuckDB
+    frame = pd.DataFrame(
+        {
+            "day": [DAY1.date()] * rows,
+            "id": range(rows),
+            "text": [f"event-{n:08d}-{'x' * 24}" for n in range(rows)],
+        }
+    )
+    warehouse.replace_partition("s", "t", frame, _day(DAY1))
+    assert warehouse.table_content_hash("s", "t") == frame_content_hash(frame)
