@@ -153,7 +153,8 @@ def test_every_bad_line_kind_is_dead_lettered_between_good_lines() -> None:
 
 
 def test_valid_events_carry_exactly_their_fields_in_order() -> None:
-    """An event is the six contract fields as landed, then where it came from; extra fields are dropped."""
+    """An event is the six contract fields as landed (event_ts as the UTC instant it names), then
+    where it came from; extra fields are dropped."""
     content = (_line("a", extra={"nested": [1, 2]}, user_id=0) + "\n" + _line("b")).encode()
     events, rejected = parse_event_file(content, SOURCE, DAY)
     assert rejected == []
@@ -163,7 +164,7 @@ def test_valid_events_carry_exactly_their_fields_in_order() -> None:
             "user_id": 0,
             "session_id": "s1",
             "event_type": "page_view",
-            "event_ts": "2024-01-02T10:00:00.000000+00:00",
+            "event_ts": pd.Timestamp("2024-01-02T10:00:00", tz="UTC"),
             "page": "/p/1",
             "_source": SOURCE,
             "_line": 1,
@@ -173,20 +174,20 @@ def test_valid_events_carry_exactly_their_fields_in_order() -> None:
             "user_id": 7,
             "session_id": "s1",
             "event_type": "page_view",
-            "event_ts": "2024-01-02T10:00:00.000000+00:00",
+            "event_ts": pd.Timestamp("2024-01-02T10:00:00", tz="UTC"),
             "page": "/p/1",
             "_source": SOURCE,
             "_line": 2,
         },
     ]
     assert list(events.columns) == [*EVENT_FIELDS, "_source", "_line"]
-    # user_id and _line as landed integers; the strings as Python strings
+    # user_id and _line as landed integers; the strings as Python strings; event_ts parsed
     assert [str(t) for t in events.dtypes] == [
         "object",
         "int64",
         "object",
         "object",
-        "object",
+        "datetime64[ns, UTC]",
         "object",
         "object",
         "int64",
@@ -225,8 +226,9 @@ def test_a_valid_line_is_an_event_whichever_path_takes_it(unusual: str) -> None:
     events, rejected = parse_event_file(content, SOURCE, DAY)
     assert rejected == []
     assert list(zip(events["event_id"], events["_line"], strict=True)) == [("a", 1), ("u", 2), ("b", 3)]
-    unusual_event = events.to_dict("records")[1]
-    assert {k: unusual_event[k] for k in EVENT_FIELDS} == {k: json.loads(unusual)[k] for k in EVENT_FIELDS}
+    unusual_event, landed = events.to_dict("records")[1], json.loads(unusual)
+    landed["event_ts"] = pd.Timestamp(landed["event_ts"]).tz_convert("UTC")
+    assert {k: unusual_event[k] for k in EVENT_FIELDS} == {k: landed[k] for k in EVENT_FIELDS}
 
 
 @pytest.mark.parametrize(
