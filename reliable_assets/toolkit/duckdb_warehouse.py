@@ -258,12 +258,7 @@ def _stage(
     incoming_types = _described_types(connection, f"SELECT * FROM {incoming}")
     # Categoricals arrive as ENUMs, whose type changes with the categories: stage them as text.
     # All-null columns stay untyped here so they fit whatever type the table column has.
-    select = ", ".join(
-        f"CAST({quote_identifier(name)} AS VARCHAR) AS {quote_identifier(name)}"
-        if duckdb_types.family(incoming_types[name]) == "text"
-        else quote_identifier(name)
-        for name in columns
-    )
+    select = _select_casting_to_text(columns, incoming_types, "text")
     connection.execute(f"CREATE TEMP {kind} {_STAGED} AS SELECT {select} FROM {incoming}")
     staged_types = _described_types(connection, f"SELECT * FROM {_STAGED}")
     all_null = _all_null_columns(connection, _STAGED, columns)
@@ -301,13 +296,18 @@ def _create_table_if_missing(
     is an error, and an error aborts the transaction.
     """
     # CTAS rather than DDL text: column types never have to be spelled into SQL.
-    typed = ", ".join(
+    typed = _select_casting_to_text(columns, staged_types, "null")
+    connection.execute(f"CREATE TABLE IF NOT EXISTS {target} AS SELECT {typed} FROM {_STAGED} LIMIT 0")
+
+
+def _select_casting_to_text(columns: list[str], types: dict[str, str], family: str) -> str:
+    """A select list of ``columns``, those whose type is of ``family`` cast to VARCHAR."""
+    return ", ".join(
         f"CAST({quote_identifier(name)} AS VARCHAR) AS {quote_identifier(name)}"
-        if duckdb_types.family(staged_types[name]) == "null"
+        if duckdb_types.family(types[name]) == family
         else quote_identifier(name)
         for name in columns
     )
-    connection.execute(f"CREATE TABLE IF NOT EXISTS {target} AS SELECT {typed} FROM {_STAGED} LIMIT 0")
 
 
 def _check_column_fits(
