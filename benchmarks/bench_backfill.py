@@ -298,6 +298,7 @@ class Measurement:
     timed_out: bool
     peak_rss_bytes: int
     peak_processes: int
+    peak_composition: list[tuple[str, str, int]]
     cpu_s_by_role: dict[str, float]
     runs: list[RunInfo]
     other_runs: list[RunInfo]
@@ -656,6 +657,7 @@ def measure(label: str, days: int, per_partition: bool, options: Options) -> Mea
                 wait_until_idle(world.home, SETTLE_QUIET_S, deadline)
                 elapsed = time.monotonic() - launched - SETTLE_QUIET_S
             peak_rss, peak_processes = sampler.peak_rss_bytes, sampler.peak_processes
+            peak_composition = sampler.peak_composition
             cpu_s_by_role = sampler.cpu_seconds_by_role()
         # the service is stopped: read the instance directly
         runs, others, slots = read_runs(world.home, ids)
@@ -670,6 +672,7 @@ def measure(label: str, days: int, per_partition: bool, options: Options) -> Mea
         timed_out=timed_out,
         peak_rss_bytes=peak_rss,
         peak_processes=peak_processes,
+        peak_composition=peak_composition,
         cpu_s_by_role=cpu_s_by_role,
         runs=runs,
         other_runs=others,
@@ -700,6 +703,9 @@ def report(label: str, result: Measurement) -> None:
         f" observed peak {_peak_concurrency(result.runs)} concurrent;"
         f" peak {result.peak_processes} processes"
     )
+    print(f"  [{label}] peak RSS {result.peak_rss_bytes / 2**20:,.0f} MiB, by process (role: command MiB):")
+    for role, command, rss in result.peak_composition:
+        print(f"      {role}: {command} {rss / 2**20:,.0f}")
     for error in result.errors:
         print(f"  [{label}] backfill error: {error}")
     origin = result.launched_at

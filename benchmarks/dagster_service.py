@@ -323,6 +323,21 @@ def _start_code_server(world: World, stack: ExitStack) -> subprocess.Popen[bytes
     return server
 
 
+def _what_it_runs(process: Any) -> str:
+    """A short name for what a process runs: `dagster api execute_run`, `dagster-daemon run`, ..."""
+    try:
+        words = [Path(word).name if word.startswith("/") else word for word in process.cmdline()]
+    except psutil.Error:
+        return "?"
+    if words[:1] and words[0].startswith("python"):
+        words = words[1:]
+    if words[:1] == ["-m"]:
+        words = words[1:]
+    if words[:1] == ["-c"]:  # multiprocessing children: python -c 'from multiprocessing...'
+        return "python -c (multiprocessing child)"
+    return " ".join(words[:3])[:60] or process.name()
+
+
 class ProcessTreeSampler:
     """Every `interval_s`, the summed RSS of some processes and their descendants (keeps the
     peak), and the CPU seconds each has used, by role.
@@ -340,6 +355,8 @@ class ProcessTreeSampler:
         self.interval_s = interval_s
         self.peak_rss_bytes = 0
         self.peak_processes = 0
+        # (role, what the process runs, RSS bytes) of each process in the peak sample, largest first
+        self.peak_composition: list[tuple[str, str, int]] = []
         self.samples = 0
         self._cpu_s: dict[tuple[int, float], tuple[str, float]] = {}  # (pid, started) -> role, seconds
         self._stop = threading.Event()
@@ -362,16 +379,21 @@ class ProcessTreeSampler:
             except psutil.Error:
                 continue
         total = 0
+        composition: list[tuple[str, str, int]] = []
         for process, role in processes.values():
             try:
                 with process.oneshot():
-                    total += int(process.memory_info().rss)
+                    rss = int(process.memory_info().rss)
                     times = process.cpu_times()
                     self._cpu_s[(process.pid, process.create_time())] = (role, times.user + times.system)
+                    composition.append((role, _what_it_runs(process), rss))
+                    total += rss
             except psutil.Error:  # exited between listing and reading
                 continue
         self.samples += 1
-        self.peak_rss_bytes = max(self.peak_rss_bytes, total)
+        if total > self.peak_rss_bytes:
+            self.peak_rss_bytes = total
+            self.peak_composition = sorted(composition, key=lambda item: -item[2])
         self.peak_processes = max(self.peak_processes, len(processes))
         return total
 
