@@ -299,6 +299,7 @@ class Measurement:
     peak_rss_bytes: int
     peak_processes: int
     peak_composition: list[tuple[str, str, int]]
+    peak_at: float  # epoch seconds
     cpu_s_by_role: dict[str, float]
     runs: list[RunInfo]
     other_runs: list[RunInfo]
@@ -563,6 +564,10 @@ def _run_slots(instance: dg.DagsterInstance) -> int | None:
     return min(limits) if limits else None
 
 
+def _in_progress_at(runs: Sequence[RunInfo], instant: float) -> list[RunInfo]:
+    return [run for run in runs if run.start is not None and run.start <= instant <= (run.end or instant)]
+
+
 def _peak_concurrency(runs: Sequence[RunInfo]) -> int:
     edges = sorted(
         [(run.start, 1) for run in runs if run.start is not None and run.end is not None]
@@ -657,7 +662,7 @@ def measure(label: str, days: int, per_partition: bool, options: Options) -> Mea
                 wait_until_idle(world.home, SETTLE_QUIET_S, deadline)
                 elapsed = time.monotonic() - launched - SETTLE_QUIET_S
             peak_rss, peak_processes = sampler.peak_rss_bytes, sampler.peak_processes
-            peak_composition = sampler.peak_composition
+            peak_composition, peak_at = sampler.peak_composition, sampler.peak_at
             cpu_s_by_role = sampler.cpu_seconds_by_role()
         # the service is stopped: read the instance directly
         runs, others, slots = read_runs(world.home, ids)
@@ -673,6 +678,7 @@ def measure(label: str, days: int, per_partition: bool, options: Options) -> Mea
         peak_rss_bytes=peak_rss,
         peak_processes=peak_processes,
         peak_composition=peak_composition,
+        peak_at=peak_at,
         cpu_s_by_role=cpu_s_by_role,
         runs=runs,
         other_runs=others,
@@ -691,6 +697,15 @@ def _assets_text(run: RunInfo) -> str:
     return ",".join(run.assets) if run.assets else "(job selection)"
 
 
+def _report_peak(label: str, result: Measurement) -> None:
+    """What the peak RSS was made of, and which runs were in progress at that instant."""
+    print(f"  [{label}] peak RSS {result.peak_rss_bytes / 2**20:,.0f} MiB, by process (role: command MiB):")
+    for role, command, rss in result.peak_composition:
+        print(f"      {role}: {command} {rss / 2**20:,.0f}")
+    for run in _in_progress_at(result.runs + result.other_runs, result.peak_at):
+        print(f"  [{label}] in progress at the peak: {run.partitions} {','.join(run.assets)}")
+
+
 def report(label: str, result: Measurement) -> None:
     counts: dict[str, int] = {}
     for status in result.statuses.values():
@@ -703,9 +718,7 @@ def report(label: str, result: Measurement) -> None:
         f" observed peak {_peak_concurrency(result.runs)} concurrent;"
         f" peak {result.peak_processes} processes"
     )
-    print(f"  [{label}] peak RSS {result.peak_rss_bytes / 2**20:,.0f} MiB, by process (role: command MiB):")
-    for role, command, rss in result.peak_composition:
-        print(f"      {role}: {command} {rss / 2**20:,.0f}")
+    _report_peak(label, result)
     for error in result.errors:
         print(f"  [{label}] backfill error: {error}")
     origin = result.launched_at

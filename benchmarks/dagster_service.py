@@ -357,6 +357,7 @@ class ProcessTreeSampler:
         self.peak_processes = 0
         # (role, what the process runs, RSS bytes) of each process in the peak sample, largest first
         self.peak_composition: list[tuple[str, str, int]] = []
+        self.peak_at = 0.0  # epoch seconds of the peak sample, to name the runs in progress then
         self.samples = 0
         self._cpu_s: dict[tuple[int, float], tuple[str, float]] = {}  # (pid, started) -> role, seconds
         self._stop = threading.Event()
@@ -394,6 +395,7 @@ class ProcessTreeSampler:
         if total > self.peak_rss_bytes:
             self.peak_rss_bytes = total
             self.peak_composition = sorted(composition, key=lambda item: -item[2])
+            self.peak_at = time.time()
         self.peak_processes = max(self.peak_processes, len(processes))
         return total
 
