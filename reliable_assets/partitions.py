@@ -17,7 +17,7 @@ SEGMENTS = ("high_value", "mid_value", "new_users", "churned", "dormant")
 # then the order loads, then the rest) that writes its partitions together (one transaction per
 # table), and a failed chunk is retried on its own. Two weeks, not one: a run
 # costs seconds of start-up and daemon latency whatever its size, and a 14-day raw-layer chunk at
-# 50,000 events a day peaks near 0.9 GiB in one process (measured; see README, Backfills).
+# 50,000 events a day peaks near 0.72 GiB in one process (measured; see README, Backfills).
 DAYS_PER_BACKFILL_RUN = 14
 # `backfill_policy` on @asset is beta in Dagster 1.13, and what makes a backfill run in chunks;
 # the notice would print on every load of every asset module, so it is silenced for that one
