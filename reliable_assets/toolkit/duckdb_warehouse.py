@@ -156,12 +156,13 @@ class DuckDBWarehouse(Warehouse):
         *,
         partition: PartitionFilter | None = None,
         include_audit: bool = False,
+        columns: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         with self._connection() as connection:
-            columns = _table_columns(connection, schema, table)
-            if not columns:
+            existing = _table_columns(connection, schema, table)
+            if not existing:
                 raise TableNotFoundError(f"Table {schema}.{table} does not exist in {self.path}")
-            sql, params = select_statement(schema, table, columns, partition, include_audit, "?")
+            sql, params = select_statement(schema, table, existing, partition, include_audit, "?", columns)
             return _fetch_frame(connection.execute(sql, params))
 
     # ---- writes ------------------------------------------------------------------------------

@@ -187,12 +187,13 @@ class PostgresWarehouse(Warehouse):
         *,
         partition: PartitionFilter | None = None,
         include_audit: bool = False,
+        columns: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         with self._connection() as connection, connection.cursor() as cursor:
-            columns = _table_columns(cursor, schema, table)
-            if not columns:
+            existing = _table_columns(cursor, schema, table)
+            if not existing:
                 raise TableNotFoundError(f"Table {schema}.{table} does not exist in the PostgreSQL warehouse")
-            sql, params = select_statement(schema, table, columns, partition, include_audit, "%s")
+            sql, params = select_statement(schema, table, existing, partition, include_audit, "%s", columns)
             cursor.execute(sql, params)
             return _fetch_frame(cursor)
 

@@ -29,11 +29,25 @@ def select_statement(
     partition: PartitionFilter | None,
     include_audit: bool,
     placeholder: str,
+    only: Sequence[str] | None = None,
 ) -> tuple[str, list[Any]]:
-    """`SELECT` of a table's (content) columns, restricted to a partition; one builder for every engine."""
-    selected = [name for name in columns if include_audit or not is_audit_column(name)]
+    """`SELECT` of a table's (content) ``columns``, or of those named in ``only``, restricted to a
+    partition; one builder for every engine."""
+    content = [name for name in columns if include_audit or not is_audit_column(name)]
+    selected = content if only is None else _asked_columns(schema, table, content, only)
     sql = f"SELECT {column_list(selected)} FROM {qualified_name(schema, table)}"
     return _restricted(sql, partition, placeholder)
+
+
+def _asked_columns(schema: str, table: str, content: list[str], asked: Sequence[str]) -> list[str]:
+    unknown = [name for name in asked if name not in content]
+    if unknown or not asked:
+        raise ColumnNotFoundError(
+            f"Table {schema}.{table} has no column(s) {unknown} to read; its columns are {content}"
+            " (audit columns only with include_audit=True). Name columns it has, or leave `columns`"
+            " out to read them all."
+        )
+    return list(dict.fromkeys(asked))
 
 
 def delete_statement(
@@ -69,6 +83,10 @@ class WarehouseWriteError(Exception):
 
 class TableNotFoundError(LookupError):
     """The table has never been written."""
+
+
+class ColumnNotFoundError(LookupError):
+    """A read named a column the table does not have (or no column at all)."""
 
 
 class WarehouseLockTimeoutError(TimeoutError):
@@ -134,8 +152,10 @@ class Warehouse(dg.ConfigurableResource):
         *,
         partition: PartitionFilter | None = None,
         include_audit: bool = False,
+        columns: Sequence[str] | None = None,
     ) -> pd.DataFrame:
-        """The table's rows (only ``partition``'s if given); audit columns only if asked."""
+        """The table's rows (only ``partition``'s if given); audit columns only if asked. ``columns``
+        reads only those, in that order: a reader of a long history then holds what it uses."""
 
     @abstractmethod
     def replace_partition(

@@ -14,7 +14,12 @@ import pytest
 from reliable_assets.toolkit.content_hash import frame_content_hash
 from reliable_assets.toolkit.partition_filter import PartitionFilter
 from reliable_assets.toolkit.sql import InvalidIdentifierError
-from reliable_assets.toolkit.warehouse import TableNotFoundError, Warehouse, WarehouseWriteError
+from reliable_assets.toolkit.warehouse import (
+    ColumnNotFoundError,
+    TableNotFoundError,
+    Warehouse,
+    WarehouseWriteError,
+)
 from reliable_assets_tests.toolkit.warehouse_engines import WarehouseEngine
 
 DAY1, DAY2 = dt.datetime(2026, 1, 1), dt.datetime(2026, 1, 2)
@@ -250,6 +255,24 @@ def test_read_table_hides_audit_columns_and_reports_missing_tables(filled: Wareh
     with pytest.raises(TableNotFoundError, match=r"s\.missing"):
         warehouse.read_table("s", "missing")
     assert not warehouse.table_exists("s", "missing")
+
+
+def test_read_table_reads_only_the_columns_asked_for(filled: WarehouseEngine) -> None:
+    """Invariant: ``columns`` selects those columns in the order asked, with the partition filter and
+    the same values as a full read; a column the table lacks is refused, naming it."""
+    warehouse = filled.warehouse
+    narrow = warehouse.read_table("s", "t", partition=_day(DAY2), columns=["value", "id"])
+    assert list(narrow.columns) == ["value", "id"]
+    full = _rows(warehouse, DAY2)
+    pd.testing.assert_frame_equal(narrow.sort_values("id").reset_index(drop=True), full[["value", "id"]])
+    warehouse.replace_partition("s", "t", _frame(DAY1, [1]).assign(_run_id="r1"), _day(DAY1))
+    audited = warehouse.read_table(
+        "s", "t", partition=_day(DAY1), columns=["_run_id", "id"], include_audit=True
+    )
+    assert audited.to_dict("records") == [{"_run_id": "r1", "id": 1}]
+    for asked in (["id", "amount"], ["_run_id"], []):
+        with pytest.raises(ColumnNotFoundError, match=r"s\.t has no column"):
+            warehouse.read_table("s", "t", columns=asked)
 
 
 def test_execute_runs_in_its_own_transaction(filled: WarehouseEngine) -> None:
