@@ -19,7 +19,7 @@ import pytest
 from reliable_assets.simulator.rates_api import serve_rates_api
 from reliable_assets.simulator.run import simulate
 from reliable_assets.toolkit.content_hash import content_columns
-from reliable_assets.warehouse.features import daily_revenue, user_features
+from reliable_assets.warehouse.features import daily_revenue, order_history, user_features
 from reliable_assets_tests import graph_state
 from reliable_assets_tests.automation_driver import AutomationDriver, DrivenRun
 from reliable_assets_tests.conftest import SIM_DAY_LIST, simulated_world, small_simulation
@@ -106,7 +106,7 @@ def test_day_by_day_revenue_and_features_equal_a_recomputation_from_the_final_or
     )
     features = wh.read_table("warehouse", "user_features")
     for day in SIM_DAY_LIST:
-        expected_day = user_features(day, events, customers, orders)
+        expected_day = user_features(day, events, customers, order_history(orders))
         got = features.loc[features["feature_date"] == pd.Timestamp(day), list(expected_day.columns)]
         pd.testing.assert_frame_equal(
             got.sort_values("user_id").reset_index(drop=True), expected_day, check_dtype=False

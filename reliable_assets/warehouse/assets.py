@@ -28,6 +28,7 @@ from reliable_assets.toolkit.warehouse import Warehouse
 from reliable_assets.warehouse.checks import TABLE_CHECKS, References, TableChecks
 from reliable_assets.warehouse.customers import diff_customer_snapshot
 from reliable_assets.warehouse.events import clean_events
+from reliable_assets.warehouse.features import ORDER_HISTORY_COLUMNS, order_history
 from reliable_assets.warehouse.features import user_features as features_as_of
 from reliable_assets.warehouse.orders import RejectedOrder, clean_orders
 from reliable_assets.warehouse.releases import consumer_view_exists
@@ -278,8 +279,11 @@ def user_features(
         partition=PartitionFilter.time_range(
             "order_date", pd.Timestamp("1970-01-01"), pd.Timestamp(days[-1] + timedelta(days=1))
         ),
+        columns=ORDER_HISTORY_COLUMNS,
     )
-    features = pd.concat([features_as_of(day, events, customers, orders) for day in days], ignore_index=True)
+    history = order_history(orders, summarized_before=days[0])
+    del orders  # the history before the run's days is now a row per customer
+    features = pd.concat([features_as_of(day, events, customers, history) for day in days], ignore_index=True)
     yield from _publish(context, warehouse, features, metadata={"users": int(features["user_id"].nunique())})
 
 

@@ -24,6 +24,9 @@ FEATURE_COLUMNS = [
     "days_since_last_order",
 ]
 REVENUE_COLUMNS = ["revenue_date", "country", "orders", "revenue_usd", "avg_order_value_usd"]
+# What `order_history` reads of fact_orders: a features run late in a year reads every order
+# before its days, so it reads these columns only.
+ORDER_HISTORY_COLUMNS = ["customer_id", "order_date", "amount_usd", "status", "is_deleted"]
 
 
 def billable(orders: pd.DataFrame) -> pd.DataFrame:
@@ -31,10 +34,28 @@ def billable(orders: pd.DataFrame) -> pd.DataFrame:
     return orders.loc[~orders["is_deleted"].astype(bool) & (orders["status"] != "cancelled")]
 
 
+def order_history(orders: pd.DataFrame, summarized_before: date | None = None) -> pd.DataFrame:
+    """The billable ``orders`` as history rows (customer_id, order_date, amount_usd, orders): one per
+    order, except that those before ``summarized_before`` collapse into one row per customer (how
+    many, their total, the last day), valid for features of that day on. A run late in a long history
+    then holds a row per customer instead of every order since the start."""
+    rows = billable(orders)[["customer_id", "order_date", "amount_usd"]].assign(orders=1)
+    if summarized_before is None:
+        return rows
+    earlier = rows["order_date"] < pd.Timestamp(summarized_before)
+    summary = (
+        rows.loc[earlier]
+        .groupby("customer_id", as_index=False)
+        .agg(order_date=("order_date", "max"), amount_usd=("amount_usd", "sum"), orders=("orders", "sum"))
+    )
+    return pd.concat([summary, rows.loc[~earlier]], ignore_index=True)
+
+
 def user_features(
-    day: date, events: pd.DataFrame, customers: pd.DataFrame, orders_to_date: pd.DataFrame
+    day: date, events: pd.DataFrame, customers: pd.DataFrame, history: pd.DataFrame
 ) -> pd.DataFrame:
-    """One row per customer signed up by `day` (deleted ones left out), as of the end of `day`."""
+    """One row per customer signed up by `day` (deleted ones left out), as of the end of `day`;
+    ``history`` is `order_history` of the orders up to `day`."""
     as_of = pd.Timestamp(day)
     users = customers.loc[~customers["is_deleted"].astype(bool) & (customers["signup_date"] <= as_of)]
     frame = users[["customer_id", "country", "signup_date"]].rename(columns={"customer_id": "user_id"})
@@ -42,13 +63,16 @@ def user_features(
     activity = todays.groupby("user_id").agg(events=("event_id", "size"), sessions=("session_id", "nunique"))
     for column, event_type in EVENT_COUNTS.items():
         activity[column] = todays.loc[todays["event_type"] == event_type].groupby("user_id").size()
-    paid = billable(orders_to_date.loc[orders_to_date["order_date"] <= as_of])
-    history = paid.groupby("customer_id").agg(
-        orders_to_date=("order_id", "size"),
-        revenue_to_date_usd=("amount_usd", "sum"),
-        last_order_date=("order_date", "max"),
+    to_date = (
+        history.loc[history["order_date"] <= as_of]
+        .groupby("customer_id")
+        .agg(
+            orders_to_date=("orders", "sum"),
+            revenue_to_date_usd=("amount_usd", "sum"),
+            last_order_date=("order_date", "max"),
+        )
     )
-    frame = frame.join(activity, on="user_id").join(history, on="user_id")
+    frame = frame.join(activity, on="user_id").join(to_date, on="user_id")
     counts = ["events", "sessions", *EVENT_COUNTS, "orders_to_date"]
     frame[counts] = frame[counts].fillna(0).astype("int64")
     frame["revenue_to_date_usd"] = frame["revenue_to_date_usd"].fillna(0.0).round(2)

@@ -2,9 +2,10 @@
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
-from reliable_assets.warehouse.features import daily_revenue, user_features
+from reliable_assets.warehouse.features import daily_revenue, order_history, user_features
 
 DAY = pd.Timestamp("2024-01-10")
 CUSTOMERS = pd.DataFrame(
@@ -24,6 +25,9 @@ ORDERS = pd.DataFrame(
         "is_deleted": [False, False, False, True],
         "amount_usd": [10.0, 99.0, 5.5, 77.0],
     }
+)
+EVENTS_NONE = pd.DataFrame(
+    {"event_id": [], "user_id": [], "session_id": [], "event_type": [], "event_date": pd.to_datetime([])}
 )
 
 
@@ -59,7 +63,7 @@ def test_features_cover_signed_up_users_with_activity_and_history() -> None:
             "event_date": [DAY, DAY, DAY - pd.Timedelta(days=1)],
         }
     )
-    features = user_features(date(2024, 1, 10), events, CUSTOMERS, ORDERS).set_index("user_id")
+    features = user_features(date(2024, 1, 10), events, CUSTOMERS, order_history(ORDERS)).set_index("user_id")
     assert list(features.index) == [1, 2]  # customer 3 signs up later
     assert features.loc[1, "events"] == 2
     assert features.loc[1, "checkouts"] == 1
@@ -71,3 +75,32 @@ def test_features_cover_signed_up_users_with_activity_and_history() -> None:
     assert features.loc[2, "days_since_last_order"] == 0
     assert features.loc[2, "orders_to_date"] == 1
     assert features.loc[2, "days_since_signup"] == 5
+
+
+def test_summarized_history_gives_the_same_features_as_every_order() -> None:
+    """Invariant: collapsing the orders before a run's first day into a row per customer changes no
+    feature of that day or later; it holds one row per customer instead of one per order."""
+    rng = np.random.default_rng(7)
+    n = 3_000
+    customer_ids = rng.integers(1, 4, n)
+    # Customer 1 ordered only before the first day: its last order comes from the summary row.
+    day_offsets = np.where(customer_ids == 1, rng.integers(0, 40, n), rng.integers(0, 45, n))
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(n)],
+            "customer_id": customer_ids,
+            "order_date": pd.Timestamp("2023-12-01") + pd.to_timedelta(day_offsets, unit="D"),
+            "status": rng.choice(["paid", "cancelled", "delivered", "placed"], n),
+            "is_deleted": rng.random(n) < 0.1,
+            "amount_usd": (rng.random(n) * 500).round(2),
+        }
+    )
+    first_day = date(2024, 1, 10)  # 40 days after 2023-12-01
+    summarized = order_history(orders, summarized_before=first_day)
+    assert (summarized["order_date"] < pd.Timestamp(first_day)).sum() == 3  # a row per customer
+    every_order = order_history(orders)
+    for day in pd.date_range(first_day, "2024-01-14").date:
+        pd.testing.assert_frame_equal(
+            user_features(day, EVENTS_NONE, CUSTOMERS, summarized),
+            user_features(day, EVENTS_NONE, CUSTOMERS, every_order),
+        )
