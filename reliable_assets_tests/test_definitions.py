@@ -10,7 +10,7 @@ import pytest
 
 from reliable_assets import execution, settings
 from reliable_assets.definitions import defs
-from reliable_assets.partitions import DAYS_PER_BACKFILL_RUN, DAYS_PER_ORDER_LOAD_RUN
+from reliable_assets.partitions import DAYS_PER_BACKFILL_RUN, DAYS_PER_MODEL_RUN, DAYS_PER_ORDER_LOAD_RUN
 
 EXPECTED_KEYS = {
     "raw/orders",
@@ -108,6 +108,15 @@ def test_the_revenue_shadow_shares_the_published_revenues_upstream_and_policy(
     assert shadow.partitions_def == revenue.partitions_def
 
 
+MODEL_LAYER = {
+    "warehouse/user_features",
+    "warehouse/daily_revenue",
+    "warehouse/revenue_shadow",
+    "ml/segment_models",
+    "ml/model_registry",
+}
+
+
 def test_every_daily_asset_chunks_backfills_and_warehouse_writes_declare_a_mode(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -125,7 +134,13 @@ def test_every_daily_asset_chunks_backfills_and_warehouse_writes_declare_a_mode(
             assert policy is not None, name
             # The order loads chunk on their own, so they never share a run with revenue (see
             # partitions.py): a backfill then writes every chunk's revenue after the next chunk's orders.
-            chunk = DAYS_PER_ORDER_LOAD_RUN if name == "warehouse/fact_orders" else DAYS_PER_BACKFILL_RUN
+            # The model layer's chunks are longer: its runs hold a day of events at a time.
+            if name == "warehouse/fact_orders":
+                chunk = DAYS_PER_ORDER_LOAD_RUN
+            elif name in MODEL_LAYER:
+                chunk = DAYS_PER_MODEL_RUN
+            else:
+                chunk = DAYS_PER_BACKFILL_RUN
             assert policy.max_partitions_per_run == chunk, name
             if name != "ml/segment_models":  # model files, one JSON document per day
                 assert "partition_expr" in assets_def.metadata_by_key[key], name

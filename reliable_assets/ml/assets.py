@@ -11,7 +11,7 @@ from pydantic import Field
 
 from reliable_assets.ml.checks import SEGMENT_CHECKS, registry_checks, trained_checks
 from reliable_assets.ml.segmentation import FAILED, assign_segment, failed_model, train_segment_model
-from reliable_assets.partitions import SEGMENTS, chunked_backfill, daily
+from reliable_assets.partitions import SEGMENTS, daily, model_backfill
 from reliable_assets.toolkit.automation import follow_upstream
 from reliable_assets.toolkit.content_hash import frame_content_hash
 from reliable_assets.toolkit.partition_checks import as_events, check_spec
@@ -42,7 +42,7 @@ METRIC_TYPES = {
     io_manager_key="model_io_manager",
     ins={"features": dg.AssetIn(key=["warehouse", "user_features"])},
     partitions_def=daily,
-    backfill_policy=chunked_backfill,
+    backfill_policy=model_backfill,
     automation_condition=FOLLOW_UPSTREAM,
     check_specs=[
         check_spec(name, ["ml", "segment_models"], blocking=False, partitions_def=daily)
@@ -124,7 +124,7 @@ class PromotionConfig(dg.Config):
     io_manager_key="warehouse_io_manager",
     ins={"models": dg.AssetIn(key=["ml", "segment_models"])},
     partitions_def=daily,
-    backfill_policy=chunked_backfill,
+    backfill_policy=model_backfill,
     metadata={
         "write_mode": "upsert",
         "primary_key": ["segment", "model_date"],

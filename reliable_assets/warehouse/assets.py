@@ -6,14 +6,14 @@ a partition that fails a blocking check is quarantined, not written, and downstr
 
 from collections import Counter
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from reliable_assets.partitions import chunked_backfill, daily, order_load_backfill
+from reliable_assets.partitions import chunked_backfill, daily, model_backfill, order_load_backfill
 from reliable_assets.toolkit.automation import follow_upstream
 from reliable_assets.toolkit.dead_letters import DeadLetter, DeadLetterQueue
 from reliable_assets.toolkit.frame_checks import reconciliation_check
@@ -28,7 +28,7 @@ from reliable_assets.toolkit.warehouse import Warehouse
 from reliable_assets.warehouse.checks import TABLE_CHECKS, References, TableChecks
 from reliable_assets.warehouse.customers import diff_customer_snapshot
 from reliable_assets.warehouse.events import clean_events
-from reliable_assets.warehouse.features import ORDER_HISTORY_COLUMNS, order_history
+from reliable_assets.warehouse.features import EVENT_FEATURE_COLUMNS, ORDER_HISTORY_COLUMNS, order_history
 from reliable_assets.warehouse.features import user_features as features_as_of
 from reliable_assets.warehouse.orders import RejectedOrder, clean_orders
 from reliable_assets.warehouse.releases import consumer_view_exists
@@ -248,13 +248,12 @@ def daily_events(
 @dg.asset(
     code_version="v1",
     key=["warehouse", "user_features"],
-    ins={
-        "events": dg.AssetIn(key=["warehouse", "daily_events"]),
-        "customers": dg.AssetIn(key=["warehouse", "dim_customers"]),
-    },
-    deps=[dg.AssetDep(["warehouse", "fact_orders"])],
+    ins={"customers": dg.AssetIn(key=["warehouse", "dim_customers"])},
+    # Read a day at a time below rather than loaded as an input: a run's memory then stays that of
+    # one day's events however many days it covers.
+    deps=[dg.AssetDep(["warehouse", "daily_events"]), dg.AssetDep(["warehouse", "fact_orders"])],
     partitions_def=daily,
-    backfill_policy=chunked_backfill,
+    backfill_policy=model_backfill,
     metadata={
         "write_mode": "upsert",
         "primary_key": ["user_id", "feature_date"],
@@ -269,22 +268,37 @@ def daily_events(
 )
 @retried_if_transient
 def user_features(
-    context: dg.AssetExecutionContext, events: pd.DataFrame, customers: pd.DataFrame, warehouse: Warehouse
+    context: dg.AssetExecutionContext, customers: pd.DataFrame, warehouse: Warehouse
 ) -> AuditedEvents:
     """Per-user activity and order history as of each day, upserted on (`user_id`, `feature_date`)."""
     days = partition_days(context)
     orders = warehouse.read_table(
         "warehouse",
         "fact_orders",
-        partition=PartitionFilter.time_range(
-            "order_date", pd.Timestamp("1970-01-01"), pd.Timestamp(days[-1] + timedelta(days=1))
-        ),
+        partition=PartitionFilter.time_range("order_date", pd.Timestamp("1970-01-01"), _day_after(days[-1])),
         columns=ORDER_HISTORY_COLUMNS,
     )
     history = order_history(orders, summarized_before=days[0])
     del orders  # the history before the run's days is now a row per customer
-    features = pd.concat([features_as_of(day, events, customers, history) for day in days], ignore_index=True)
+    features = pd.concat(
+        [features_as_of(day, _events_of(warehouse, day), customers, history) for day in days],
+        ignore_index=True,
+    )
     yield from _publish(context, warehouse, features, metadata={"users": int(features["user_id"].nunique())})
+
+
+def _day_after(day: date) -> pd.Timestamp:
+    return pd.Timestamp(day + timedelta(days=1))
+
+
+def _events_of(warehouse: Warehouse, day: date) -> pd.DataFrame:
+    """The columns of `day`'s `daily_events` rows that features count."""
+    return warehouse.read_table(
+        "warehouse",
+        "daily_events",
+        partition=PartitionFilter.time_range("event_date", pd.Timestamp(day), _day_after(day)),
+        columns=EVENT_FEATURE_COLUMNS,
+    )
 
 
 REVENUE_INS = {"customers": dg.AssetIn(key=["warehouse", "dim_customers"])}
@@ -297,7 +311,7 @@ REVENUE_METADATA = {"partition_expr": "revenue_date"}
     ins=REVENUE_INS,
     deps=[dg.AssetDep(["warehouse", "fact_orders"])],
     partitions_def=daily,
-    backfill_policy=chunked_backfill,
+    backfill_policy=model_backfill,
     metadata={**REVENUE_METADATA, "logic_version": CURRENT_VERSION},
     automation_condition=FOLLOW_UPSTREAM,
     check_specs=TABLE_CHECKS["daily_revenue"].specs(daily),

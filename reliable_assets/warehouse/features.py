@@ -24,6 +24,8 @@ FEATURE_COLUMNS = [
     "days_since_last_order",
 ]
 REVENUE_COLUMNS = ["revenue_date", "country", "orders", "revenue_usd", "avg_order_value_usd"]
+# What features count of `daily_events`.
+EVENT_FEATURE_COLUMNS = ["event_id", "user_id", "session_id", "event_type", "event_date"]
 # What `order_history` reads of fact_orders: a features run late in a year reads every order
 # before its days, so it reads these columns only.
 ORDER_HISTORY_COLUMNS = ["customer_id", "order_date", "amount_usd", "status", "is_deleted"]

@@ -15,7 +15,7 @@ alone, never from a published partition that is older than the orders.
 import dagster as dg
 import pandas as pd
 
-from reliable_assets.partitions import chunked_backfill, daily
+from reliable_assets.partitions import daily, model_backfill
 from reliable_assets.toolkit.frame_diff import compare_versions
 from reliable_assets.toolkit.partition_checks import check_spec
 from reliable_assets.toolkit.partition_filter import PartitionFilter
@@ -73,7 +73,7 @@ def build_daily_revenue_shadow(candidate: str) -> dg.AssetsDefinition:
         ins=REVENUE_INS,
         deps=[dg.AssetDep(["warehouse", "fact_orders"])],
         partitions_def=daily,
-        backfill_policy=chunked_backfill,
+        backfill_policy=model_backfill,
         metadata={**REVENUE_METADATA, TABLE_METADATA: target.table_name, "logic_version": candidate},
         automation_condition=FOLLOW_UPSTREAM,
         check_specs=[
