@@ -11,7 +11,7 @@ registry of those days in the same run.
 
 import dagster as dg
 
-from reliable_assets.partitions import DAYS_PER_BACKFILL_RUN, daily
+from reliable_assets.partitions import DAYS_PER_MODEL_RUN, daily
 from reliable_assets.toolkit.stale_partitions_sensor import StaleTarget, build_stale_partitions_sensor
 from reliable_assets.warehouse.assets import CHANGED_ORDER_DATES
 from reliable_assets.warehouse.shadow import SHADOW_KEY
@@ -29,6 +29,7 @@ order_changes_sensor = build_stale_partitions_sensor(
     # The features' models and registry would follow by automation, one run later; they ride along.
     followers=[dg.AssetKey(["ml", "segment_models"]), dg.AssetKey(["ml", "model_registry"])],
     partitions_def=daily,
-    max_partitions_per_run=DAYS_PER_BACKFILL_RUN,
+    # Its runs are model-layer runs: chunked like that layer's backfills.
+    max_partitions_per_run=DAYS_PER_MODEL_RUN,
     description="Re-runs revenue, features and models of order days a later fact_orders load changed.",
 )
