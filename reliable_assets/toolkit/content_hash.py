@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 AUDIT_COLUMN_PREFIX = "_"
 
@@ -40,22 +42,39 @@ def frame_content_hash(frame: pd.DataFrame) -> str:
 
     The definition: each cell becomes the JSON text of ``_canonical(value)``, each row the text of
     ``json.dumps(row_tokens, ensure_ascii=False)``; the digest covers the sorted column names and the
-    sorted row texts. Typed columns build those texts vectorized (``_column_fragments``) because the
-    per-cell ``_canonical`` dominated backfills; the texts must stay byte-identical to the
-    definition, since published data versions compare hashes across sessions.
+    sorted row texts. The texts are built vectorized, as Arrow strings where the dtype allows
+    (`_fragment_array`), because per-cell Python work dominated backfills; they must stay
+    byte-identical to the definition, since published data versions compare hashes across sessions.
     """
     columns = sorted(content_columns(frame))
-    fragments = [_column_fragments(frame[column]) for column in columns]
-    # A row's JSON text is "[" + its fragments joined by ", " + "]". The brackets are added only
-    # when digesting: fragments are complete JSON strings, nulls, arrays or objects, so none is a
-    # proper prefix of another, and rows sort the same with or without them.
+    digest = hashlib.sha256(json.dumps(columns).encode())
+    if not columns:
+        return digest.hexdigest()
+    try:
+        fragments = [_fragment_array(frame[column]) for column in columns]
+    except (pa.ArrowException, UnicodeEncodeError):  # e.g. a lone surrogate, which UTF-8 cannot hold
+        return _digest_of_texts(digest, [_column_fragments(frame[column]) for column in columns])
+    # A row's JSON text is "[" + its fragments joined by ", " + "]". Fragments are complete JSON
+    # strings, nulls, arrays or objects, so none is a proper prefix of another, and rows sort the
+    # same with or without the brackets. Arrow sorts strings by their UTF-8 bytes, which is the
+    # code point order Python sorts by.
+    rows = pc.binary_join_element_wise(*fragments, _text(", ")) if len(fragments) > 1 else fragments[0]
+    order = pc.sort_indices(rows)
+    # Feeding b"\n[" + row + b"]" per row equals feeding the joined text; chunks bound the memory.
+    for start in range(0, len(rows), _DIGEST_CHUNK_ROWS):
+        chunk = rows.take(order[start : start + _DIGEST_CHUNK_ROWS])
+        digest.update(_joined_bytes(pc.binary_join_element_wise(_text("\n["), chunk, _text("]"), _text(""))))
+    return digest.hexdigest()
+
+
+def _digest_of_texts(digest: Any, fragments: list[list[str]]) -> str:
+    """The same digest from Python strings: for columns Arrow cannot hold."""
     rows = list(map(", ".join, zip(*fragments, strict=True)))
     rows.sort()
-    digest = hashlib.sha256(json.dumps(columns).encode())
-    # Feeding b"\n" + row per row equals feeding the joined text; chunks bound the memory used.
     for start in range(0, len(rows), _DIGEST_CHUNK_ROWS):
         digest.update(("\n[" + "]\n[".join(rows[start : start + _DIGEST_CHUNK_ROWS]) + "]").encode())
-    return digest.hexdigest()
+    hexdigest: str = digest.hexdigest()
+    return hexdigest
 
 
 def cell_texts(column: pd.Series) -> list[str]:
@@ -100,12 +119,25 @@ def _column_fragments(column: pd.Series | pd.DataFrame) -> list[str]:
         target, fill = _MASKED_TARGETS[dtype.kind]
         values = column.to_numpy(dtype=target, na_value=fill)
         return _with_nulls(_numpy_fragments(values), column.isna().to_numpy(dtype=bool))
-    if isinstance(dtype, pd.DatetimeTZDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "M"):
+    if _is_datetime(dtype):
         return _datetime_fragments(column)
-    if isinstance(dtype, np.dtype) and (dtype.kind in "biu" or (dtype.kind == "f" and dtype.itemsize <= 8)):
+    if _is_numpy_number(dtype):
         return _numpy_fragments(column.to_numpy())
     # Anything else (object, string, categorical, timedelta, ...) goes value by value.
     return _object_fragments(column.to_numpy(dtype=object))
+
+
+def _is_numpy_kind(dtype: Any, kinds: str) -> bool:
+    return isinstance(dtype, np.dtype) and dtype.kind in kinds
+
+
+def _is_datetime(dtype: Any) -> bool:
+    return isinstance(dtype, pd.DatetimeTZDtype) or _is_numpy_kind(dtype, "M")
+
+
+def _is_numpy_number(dtype: Any) -> bool:
+    """Integers, booleans and floats up to float64 (wider floats would not widen exactly)."""
+    return _is_numpy_kind(dtype, "biu") or (_is_numpy_kind(dtype, "f") and dtype.itemsize <= 8)
 
 
 def _numpy_fragments(values: npt.NDArray[Any]) -> list[str]:
@@ -151,18 +183,40 @@ def _number_texts(values: npt.NDArray[Any]) -> list[str]:
 
 def _datetime_fragments(column: pd.Series) -> list[str]:
     """``"ts:" + Timestamp.isoformat()`` of the UTC wall time, assembled from int64 nanoseconds."""
-    try:
-        if isinstance(column.dtype, pd.DatetimeTZDtype):
-            column = column.dt.tz_convert(None)
-        values = column.dt.as_unit("ns").to_numpy(dtype="datetime64[ns]")
-    except pd.errors.OutOfBoundsDatetime:  # beyond 1677..2262: the reference path
+    values = _utc_nanoseconds(column)
+    if values is None:  # beyond 1677..2262: the reference path
         return _object_fragments(column.to_numpy(dtype=object))
     return _via_distinct(values, _timestamp_texts)
 
 
+def _utc_nanoseconds(column: pd.Series) -> npt.NDArray[np.datetime64] | None:
+    """The column's UTC wall times as datetime64[ns], or None if some are out of that range."""
+    try:
+        if isinstance(column.dtype, pd.DatetimeTZDtype):
+            column = column.dt.tz_convert(None)
+        values: npt.NDArray[np.datetime64] = column.dt.as_unit("ns").to_numpy(dtype="datetime64[ns]")
+    except pd.errors.OutOfBoundsDatetime:
+        return None
+    return values
+
+
 def _timestamp_texts(values: npt.NDArray[np.datetime64]) -> list[str]:
-    # Per-value formatting costs ~0.5 us (numpy or pandas): the texts are assembled as ASCII bytes,
-    # one row of a uint8 matrix per value, from the int64 nanoseconds.
+    # A separator after each text, so that one split makes every string at once.
+    text, _ = _timestamp_bytes(values, separator=b"\n")
+    fragments = text.tobytes().decode("ascii").split("\n")
+    fragments.pop()  # after the last separator
+    return _with_nulls(fragments, np.isnat(values))
+
+
+def _timestamp_bytes(
+    values: npt.NDArray[np.datetime64], separator: bytes = b""
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """The texts of ``values`` (NaT as the epoch; callers null them), each followed by ``separator``,
+    as one ASCII byte string, and each text's length without the separator.
+
+    Per-value formatting costs ~0.5 us (numpy or pandas): the texts are assembled as ASCII bytes,
+    one row of a uint8 matrix per value, from the int64 nanoseconds.
+    """
     nat = np.isnat(values)
     days, within_day = np.divmod(np.where(nat, 0, values.view(np.int64)), _NS_PER_DAY)
     seconds, fraction = np.divmod(within_day, _NS_PER_SECOND)
@@ -184,11 +238,10 @@ def _timestamp_texts(values: npt.NDArray[np.datetime64]) -> list[str]:
     length = np.where(fraction == 0, 24, np.where(nanos == 0, 31, 34))
     rows = np.arange(len(values))
     text[rows, length - 1] = ord('"')
-    text[rows, length] = ord("\n")  # a separator, so that one split makes every string at once
-    kept = text[np.arange(_TS_WIDTH) <= length[:, None]]
-    fragments = kept.tobytes().decode("ascii").split("\n")
-    fragments.pop()  # after the last separator
-    return _with_nulls(fragments, nat)
+    width = length + len(separator)
+    if separator:
+        text[rows, length] = separator[0]
+    return text[np.arange(_TS_WIDTH) < width[:, None]], length.astype(np.int64)
 
 
 _TS_WIDTH = 35  # '"ts:' + YYYY-MM-DDTHH:MM:SS + '.' + 9 digits + '"' + separator
@@ -244,6 +297,104 @@ def _value_fragment(value: Any) -> str:
         token = _canonical_float(value)
         return _NULL if token is None else f'"{token}"'
     return json.dumps(_canonical(value), ensure_ascii=False)
+
+
+# --- The same fragments as Arrow strings -------------------------------------------------------
+# Arrow builds, joins and sorts the texts of the common dtypes without a Python string per cell;
+# every other column is its Python fragments, converted. Either way the texts are byte-identical.
+
+_TEXT = pa.large_string()
+# Characters json.dumps escapes (ensure_ascii=False): a string with none is "\"s:" + itself + "\"".
+_NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
+
+
+def _text(value: str) -> pa.Scalar:
+    return pa.scalar(value, type=_TEXT)
+
+
+def _fragment_array(column: pd.Series | pd.DataFrame) -> pa.Array:
+    """`_column_fragments` of the column as an Arrow array of large strings."""
+    if isinstance(column, pd.Series):
+        dtype = column.dtype
+        if isinstance(dtype, _MASKED_DTYPES):
+            target, fill = _MASKED_TARGETS[dtype.kind]
+            values = column.to_numpy(dtype=target, na_value=fill)
+            return _nulls_where(_numpy_fragment_array(values), column.isna().to_numpy(dtype=bool))
+        if _is_datetime(dtype):
+            times = _utc_nanoseconds(column)
+            if times is not None:
+                return _via_distinct_array(times, _timestamp_array)
+        elif isinstance(dtype, np.dtype) and (
+            dtype.kind in "biu" or (dtype.kind == "f" and dtype.itemsize <= 8)
+        ):
+            return _numpy_fragment_array(column.to_numpy())
+        elif _is_numpy_kind(dtype, "O") and pd.api.types.infer_dtype(column, skipna=False) == "string":
+            return _via_distinct_array(column.to_numpy(), _string_array)
+    return pa.array(_column_fragments(column), type=_TEXT)
+
+
+def _via_distinct_array(values: npt.NDArray[Any], texts: Callable[[npt.NDArray[Any]], pa.Array]) -> pa.Array:
+    """`_via_distinct` with Arrow texts: each distinct value's text is taken for its rows."""
+    sample = values[:: max(1, len(values) // _SAMPLE_SIZE)]
+    if len(pd.unique(sample)) > 0.9 * len(sample):
+        return texts(values)
+    codes, distinct = pd.factorize(values)
+    table = pa.concat_arrays([texts(np.asarray(distinct)), pa.array([_NULL], type=_TEXT)])
+    return table.take(pa.array(np.where(codes < 0, len(table) - 1, codes)))
+
+
+def _numpy_fragment_array(values: npt.NDArray[Any]) -> pa.Array:
+    if values.dtype.kind == "b":
+        return pa.array(['"b:false"', '"b:true"'], type=_TEXT).take(pa.array(values.astype(np.int8)))
+    return _via_distinct_array(values, _number_array)
+
+
+def _number_array(values: npt.NDArray[Any]) -> pa.Array:
+    if values.dtype.kind in "iu":
+        return _integer_texts(values)
+    floats = values.astype(np.float64)
+    null = np.isnan(floats)
+    with np.errstate(invalid="ignore"):
+        integral = ~null & (np.trunc(floats) == floats) & (np.abs(floats) < 2.0**63)
+    if not (integral | null).all():  # repr of non-integral floats: Python's own text
+        return pa.array(_number_texts(values), type=_TEXT)
+    # astype(int64) is exact below 2**63; -0.0 becomes 0 as int(-0.0) does.
+    return _nulls_where(_integer_texts(np.where(integral, floats, 0).astype(np.int64)), null)
+
+
+def _integer_texts(values: npt.NDArray[Any]) -> pa.Array:
+    digits = pc.cast(pa.array(values), _TEXT)  # decimal, "-" for negatives: as str(int)
+    return pc.binary_join_element_wise(_text('"n:'), digits, _text('"'), _text(""))
+
+
+def _timestamp_array(values: npt.NDArray[np.datetime64]) -> pa.Array:
+    text, length = _timestamp_bytes(values)
+    offsets = np.concatenate([[0], np.cumsum(length)]).astype(np.int64)
+    texts = pa.LargeStringArray.from_buffers(len(values), pa.py_buffer(offsets), pa.py_buffer(text))
+    return _nulls_where(texts, np.isnat(values))
+
+
+def _string_array(values: npt.NDArray[Any]) -> pa.Array:
+    """Fragments of a column of str (no nulls): wrapped as they are, or escaped by Python."""
+    strings = pa.array(values, type=_TEXT)  # raises on a lone surrogate: the caller falls back
+    if len(strings) and pc.any(pc.match_substring_regex(strings, _NEEDS_ESCAPE)).as_py():
+        return pa.array(_cell_fragments(values), type=_TEXT)
+    return pc.binary_join_element_wise(_text('"s:'), strings, _text('"'), _text(""))
+
+
+def _nulls_where(texts: pa.Array, mask: npt.NDArray[np.bool_]) -> pa.Array:
+    if not mask.any():
+        return texts
+    return pc.if_else(pa.array(mask), _text(_NULL), texts)
+
+
+def _joined_bytes(texts: pa.Array) -> pa.Buffer:
+    """The texts one after another: the slice of the array's data buffer they occupy."""
+    if len(texts) == 0:
+        return pa.py_buffer(b"")
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int64)[texts.offset : texts.offset + len(texts) + 1]
+    data: pa.Buffer = texts.buffers()[2]
+    return data[int(offsets[0]) : int(offsets[-1])]
 
 
 def _canonical(value: Any) -> Any:  # noqa: PLR0911, PLR0912 - one branch per value kind is clearest
