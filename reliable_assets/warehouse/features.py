@@ -24,8 +24,9 @@ FEATURE_COLUMNS = [
     "days_since_last_order",
 ]
 REVENUE_COLUMNS = ["revenue_date", "country", "orders", "revenue_usd", "avg_order_value_usd"]
-# What features count of `daily_events`.
-EVENT_FEATURE_COLUMNS = ["event_id", "user_id", "session_id", "event_type", "event_date"]
+# What features count of `daily_events` (rows are counted, so not their event_id: the largest column,
+# a distinct string per event).
+EVENT_FEATURE_COLUMNS = ["user_id", "session_id", "event_type", "event_date"]
 # What `order_history` reads of fact_orders: a features run late in a year reads every order
 # before its days, so it reads these columns only.
 ORDER_HISTORY_COLUMNS = ["customer_id", "order_date", "amount_usd", "status", "is_deleted"]
@@ -62,7 +63,7 @@ def user_features(
     users = customers.loc[~customers["is_deleted"].astype(bool) & (customers["signup_date"] <= as_of)]
     frame = users[["customer_id", "country", "signup_date"]].rename(columns={"customer_id": "user_id"})
     todays = events.loc[events["event_date"] == as_of]
-    activity = todays.groupby("user_id").agg(events=("event_id", "size"), sessions=("session_id", "nunique"))
+    activity = todays.groupby("user_id").agg(events=("user_id", "size"), sessions=("session_id", "nunique"))
     for column, event_type in EVENT_COUNTS.items():
         activity[column] = todays.loc[todays["event_type"] == event_type].groupby("user_id").size()
     to_date = (
