@@ -95,13 +95,14 @@ def segment_models(
 def train_all_segments(features: pd.DataFrame, days: list[str], log: Any) -> list[dict[str, Any]]:
     """Every (day, segment) model, trained on a thread pool (numpy's least squares releases the
     GIL); a failure becomes that model's `failed` record instead of stopping the others."""
-    segment_of = assign_segment(features)
     feature_day = pd.to_datetime(features["feature_date"]).dt.strftime("%Y-%m-%d")
+    # Each (day, segment)'s rows, in frame order, found in one pass (not a mask per task).
+    positions = features.groupby([feature_day, assign_segment(features)], sort=False).indices
     tasks = [(day, segment) for day in days for segment in SEGMENTS]
 
     def train(task: tuple[str, str]) -> dict[str, Any]:
         day, segment = task
-        members = features.loc[(feature_day == day) & (segment_of == segment)]
+        members = features.iloc[positions.get(task, [])]
         try:
             return train_segment_model(members, segment, day)
         except Exception as error:
