@@ -116,15 +116,20 @@ def _column_fragments(column: pd.Series | pd.DataFrame) -> list[str]:
         return _object_fragments(column.to_numpy(dtype=object))
     dtype = column.dtype
     if isinstance(dtype, _MASKED_DTYPES):
-        target, fill = _MASKED_TARGETS[dtype.kind]
-        values = column.to_numpy(dtype=target, na_value=fill)
-        return _with_nulls(_numpy_fragments(values), column.isna().to_numpy(dtype=bool))
+        values, nulls = _widened(column)
+        return _with_nulls(_numpy_fragments(values), nulls)
     if _is_datetime(dtype):
         return _datetime_fragments(column)
     if _is_numpy_number(dtype):
         return _numpy_fragments(column.to_numpy())
     # Anything else (object, string, categorical, timedelta, ...) goes value by value.
     return _object_fragments(column.to_numpy(dtype=object))
+
+
+def _widened(column: pd.Series) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]:
+    """A nullable (masked) column as a numpy array of its widened type, and where it is null."""
+    target, fill = _MASKED_TARGETS[column.dtype.kind]
+    return column.to_numpy(dtype=target, na_value=fill), column.isna().to_numpy(dtype=bool)
 
 
 def _is_numpy_kind(dtype: Any, kinds: str) -> bool:
@@ -317,16 +322,13 @@ def _fragment_array(column: pd.Series | pd.DataFrame) -> pa.Array:
     if isinstance(column, pd.Series):
         dtype = column.dtype
         if isinstance(dtype, _MASKED_DTYPES):
-            target, fill = _MASKED_TARGETS[dtype.kind]
-            values = column.to_numpy(dtype=target, na_value=fill)
-            return _nulls_where(_numpy_fragment_array(values), column.isna().to_numpy(dtype=bool))
+            values, nulls = _widened(column)
+            return _nulls_where(_numpy_fragment_array(values), nulls)
         if _is_datetime(dtype):
             times = _utc_nanoseconds(column)
             if times is not None:
                 return _via_distinct_array(times, _timestamp_array)
-        elif isinstance(dtype, np.dtype) and (
-            dtype.kind in "biu" or (dtype.kind == "f" and dtype.itemsize <= 8)
-        ):
+        elif _is_numpy_number(dtype):
             return _numpy_fragment_array(column.to_numpy())
         elif _is_numpy_kind(dtype, "O") and pd.api.types.infer_dtype(column, skipna=False) == "string":
             return _via_distinct_array(column.to_numpy(), _string_array)
