@@ -157,10 +157,7 @@ def _via_distinct(values: npt.NDArray[Any], texts: Callable[[npt.NDArray[Any]], 
 
     NaN, NaT and None factorize to code -1, which picks the ``null`` appended to the table.
     """
-    # A spread sample tells mostly distinct columns (ids, measurements), where factorizing would
-    # not pay, from repeating ones (user ids, dates, categories).
-    sample = values[:: max(1, len(values) // _SAMPLE_SIZE)]
-    if len(pd.unique(sample)) > 0.9 * len(sample):
+    if _mostly_distinct(values):
         return texts(values)
     codes, distinct = pd.factorize(values)
     table = np.array([*texts(np.asarray(distinct)), _NULL], dtype=object)
@@ -168,14 +165,29 @@ def _via_distinct(values: npt.NDArray[Any], texts: Callable[[npt.NDArray[Any]], 
     return taken
 
 
-def _number_texts(values: npt.NDArray[Any]) -> list[str]:
-    if values.dtype.kind in "iu":
-        return [f'"n:{value}"' for value in values.tolist()]
-    # float16/32 widen exactly, as float(value) does in _canonical.
+def _mostly_distinct(values: npt.NDArray[Any]) -> bool:
+    """A spread sample tells mostly distinct columns (ids, measurements), where factorizing would
+    not pay, from repeating ones (user ids, dates, categories)."""
+    sample = values[:: max(1, len(values) // _SAMPLE_SIZE)]
+    return len(pd.unique(sample)) > 0.9 * len(sample)
+
+
+def _float_kinds(
+    values: npt.NDArray[Any],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """The values as float64 (float16/32 widen exactly, as float(value) does in _canonical), where
+    they are NaN, and where they are integral and below 2**63 (so they hash as the integer)."""
     floats = values.astype(np.float64)
     null = np.isnan(floats)
     with np.errstate(invalid="ignore"):
         integral = ~null & (np.trunc(floats) == floats) & (np.abs(floats) < 2.0**63)
+    return floats, null, integral
+
+
+def _number_texts(values: npt.NDArray[Any]) -> list[str]:
+    if values.dtype.kind in "iu":
+        return [f'"n:{value}"' for value in values.tolist()]
+    floats, null, integral = _float_kinds(values)
     other = ~null & ~integral
     fragments = np.full(len(floats), _NULL, dtype=object)
     # astype(int64) is exact below 2**63; -0.0 becomes 0 as int(-0.0) does.
@@ -337,8 +349,7 @@ def _fragment_array(column: pd.Series | pd.DataFrame) -> pa.Array:
 
 def _via_distinct_array(values: npt.NDArray[Any], texts: Callable[[npt.NDArray[Any]], pa.Array]) -> pa.Array:
     """`_via_distinct` with Arrow texts: each distinct value's text is taken for its rows."""
-    sample = values[:: max(1, len(values) // _SAMPLE_SIZE)]
-    if len(pd.unique(sample)) > 0.9 * len(sample):
+    if _mostly_distinct(values):
         return texts(values)
     codes, distinct = pd.factorize(values)
     table = pa.concat_arrays([texts(np.asarray(distinct)), pa.array([_NULL], type=_TEXT)])
@@ -354,10 +365,7 @@ def _numpy_fragment_array(values: npt.NDArray[Any]) -> pa.Array:
 def _number_array(values: npt.NDArray[Any]) -> pa.Array:
     if values.dtype.kind in "iu":
         return _integer_texts(values)
-    floats = values.astype(np.float64)
-    null = np.isnan(floats)
-    with np.errstate(invalid="ignore"):
-        integral = ~null & (np.trunc(floats) == floats) & (np.abs(floats) < 2.0**63)
+    floats, null, integral = _float_kinds(values)
     if not (integral | null).all():  # repr of non-integral floats: Python's own text
         return pa.array(_number_texts(values), type=_TEXT)
     # astype(int64) is exact below 2**63; -0.0 becomes 0 as int(-0.0) does.
@@ -365,8 +373,7 @@ def _number_array(values: npt.NDArray[Any]) -> pa.Array:
 
 
 def _integer_texts(values: npt.NDArray[Any]) -> pa.Array:
-    digits = pc.cast(pa.array(values), _TEXT)  # decimal, "-" for negatives: as str(int)
-    return pc.binary_join_element_wise(_text('"n:'), digits, _text('"'), _text(""))
+    return _quoted("n:", pc.cast(pa.array(values), _TEXT))  # decimal, "-" for negatives: as str(int)
 
 
 def _timestamp_array(values: npt.NDArray[np.datetime64]) -> pa.Array:
@@ -381,7 +388,12 @@ def _string_array(values: npt.NDArray[Any]) -> pa.Array:
     strings = pa.array(values, type=_TEXT)  # raises on a lone surrogate: the caller falls back
     if len(strings) and pc.any(pc.match_substring_regex(strings, _NEEDS_ESCAPE)).as_py():
         return pa.array(_cell_fragments(values), type=_TEXT)
-    return pc.binary_join_element_wise(_text('"s:'), strings, _text('"'), _text(""))
+    return _quoted("s:", strings)
+
+
+def _quoted(tag: str, texts: pa.Array) -> pa.Array:
+    """'"' + tag + text + '"' per text: the JSON string of a token whose text needs no escaping."""
+    return pc.binary_join_element_wise(_text(f'"{tag}'), texts, _text('"'), _text(""))
 
 
 def _nulls_where(texts: pa.Array, mask: npt.NDArray[np.bool_]) -> pa.Array:
